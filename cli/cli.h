@@ -1,0 +1,32 @@
+/* espforge CLI: shared declarations. The CLI parses arguments, calls the library, prints. */
+#ifndef ESPFORGE_CLI_H
+#define ESPFORGE_CLI_H
+
+#include <stdio.h>
+
+#include "espforge/error.h"
+
+/* Exit codes of the native commands. Drop-in twins use their reference tool's codes. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1   /* the input is bad or the operation failed */
+#define CLI_EXIT_USAGE 2  /* bad command line */
+
+/* Command-group entry points: argv[0] is the group or twin name. Each returns the exit code. */
+int cmd_part(int argc, char **argv);               /* cli/cmd_part.c */
+int cmd_gen_esp32part(int argc, char **argv);      /* cli/cmd_part.c (drop-in twin) */
+int cmd_nvs(int argc, char **argv);                /* cli/cmd_nvs.c */
+int cmd_nvs_partition_gen(int argc, char **argv);  /* cli/cmd_nvs_partition_gen.c (twin) */
+int cmd_nvs_tool(int argc, char **argv);           /* cli/cmd_nvs_tool.c (twin) */
+int cmd_mfg(int argc, char **argv);                /* cli/cmd_mfg.c */
+int cmd_mfg_gen(int argc, char **argv);            /* cli/cmd_mfg.c (twin) */
+
+/* Print "espforge: <located message>" to stderr; returns `exit_code` if rc < 0, else 0. */
+int cli_report(int rc, const esf_error *err, int exit_code);
+
+/* Print a located error with a prefix word ("error", "warning") to stderr. */
+void cli_print_error(const char *prefix, const esf_error *err);
+
+/* A warning sink printing "warning: <located message>" to stderr. */
+extern const esf_warn_sink cli_warn_stderr;
+
+#endif

@@ -1,0 +1,17 @@
+/* espforge CLI: placeholder until this command group lands. */
+#include "cli.h"
+
+int cmd_mfg(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "espforge: %s: not available in this build yet\n", argv[0]);
+    return CLI_EXIT_FAIL;
+}
+
+int cmd_mfg_gen(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "espforge: %s: not available in this build yet\n", argv[0]);
+    return CLI_EXIT_FAIL;
+}
+

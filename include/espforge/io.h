@@ -1,0 +1,44 @@
+/* espforge util: whole-file reads and atomic file output (temporary file, then rename). */
+#ifndef ESPFORGE_IO_H
+#define ESPFORGE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "espforge/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Read a whole file into a malloc'd buffer (NUL-terminated one byte past `*len`; caller frees).
+ *  @return ESF_OK; ESF_ERR_IO (message names the path and errno text); ESF_ERR_NO_MEM. */
+int esf_file_read(const char *path, uint8_t **out, size_t *len, esf_error *err);
+
+/** Write `len` bytes to `path` atomically: a temporary file in the same directory, flushed, then
+ *  renamed over `path`. On any failure the temporary file is removed and `path` is untouched.
+ *  @return ESF_OK; ESF_ERR_IO. */
+int esf_file_write_atomic(const char *path, const void *data, size_t len, esf_error *err);
+
+/** A file being written atomically: write through `fp`, then commit (rename) or abort (unlink). */
+typedef struct esf_atomic_file {
+    FILE *fp;             /* write here */
+    char *path;           /* final name */
+    char *tmp_path;       /* temporary name in the same directory */
+} esf_atomic_file;
+
+/** Create the temporary file for `path`. @return ESF_OK; ESF_ERR_IO; ESF_ERR_NO_MEM. */
+int esf_atomic_open(esf_atomic_file *f, const char *path, esf_error *err);
+/** Flush, close and rename into place. Always releases `f`. @return ESF_OK; ESF_ERR_IO. */
+int esf_atomic_commit(esf_atomic_file *f, esf_error *err);
+/** Close and remove the temporary file. Always releases `f`; safe on a zeroed or released `f`. */
+void esf_atomic_abort(esf_atomic_file *f);
+
+/** Create a directory and its parents (mkdir -p), mode 0777 & ~umask. @return ESF_OK; ESF_ERR_IO. */
+int esf_mkdir_p(const char *path, esf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

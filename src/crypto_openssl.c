@@ -1,0 +1,99 @@
+/* The crypto seam (src/internal/crypto.h) over OpenSSL libcrypto and zlib. */
+#include "internal/crypto.h"
+
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <zlib.h>
+
+uint32_t esf_crc32(uint32_t init, const void *data, size_t len)
+{
+    uLong crc = init;
+    const Bytef *p = data;
+    while (len > 0) {
+        uInt chunk = len > UINT_MAX ? UINT_MAX : (uInt)len;
+        crc = crc32(crc, p, chunk);
+        p += chunk;
+        len -= chunk;
+    }
+    return (uint32_t)crc;
+}
+
+static int digest(const EVP_MD *md, const void *data, size_t len, uint8_t *out)
+{
+    unsigned int n = 0;
+    return EVP_Digest(data, len, out, &n, md, NULL) == 1 ? 0 : -1;
+}
+
+int esf_md5(const void *data, size_t len, uint8_t out[ESF_MD5_LEN])
+{
+    return digest(EVP_md5(), data, len, out);
+}
+
+int esf_sha256(const void *data, size_t len, uint8_t out[ESF_SHA256_LEN])
+{
+    return digest(EVP_sha256(), data, len, out);
+}
+
+struct esf_sha256_ctx {
+    EVP_MD_CTX *md;
+};
+
+esf_sha256_ctx *esf_sha256_begin(void)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return NULL;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return NULL;
+    }
+    return (esf_sha256_ctx *)md;  /* the context is the EVP one */
+}
+
+int esf_sha256_update(esf_sha256_ctx *c, const void *data, size_t len)
+{
+    return EVP_DigestUpdate((EVP_MD_CTX *)c, data, len) == 1 ? 0 : -1;
+}
+
+int esf_sha256_end(esf_sha256_ctx *c, uint8_t out[ESF_SHA256_LEN])
+{
+    unsigned int n = 0;
+    int ok = EVP_DigestFinal_ex((EVP_MD_CTX *)c, out, &n) == 1;
+    EVP_MD_CTX_free((EVP_MD_CTX *)c);
+    return ok ? 0 : -1;
+}
+
+int esf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                    uint8_t out[ESF_SHA256_LEN])
+{
+    unsigned int n = 0;
+    if (key_len > INT_MAX)
+        return -1;
+    return HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) ? 0 : -1;
+}
+
+int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], const uint8_t *in,
+                uint8_t *out, size_t len)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int ok = 0, n = 0;
+    if (!c || len > INT_MAX)
+        goto done;
+    if (EVP_CipherInit_ex(c, EVP_aes_256_xts(), NULL, key, tweak, encrypt ? 1 : 0) != 1)
+        goto done;
+    if (EVP_CipherUpdate(c, out, &n, in, (int)len) != 1)
+        goto done;
+    ok = 1;
+done:
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+int esf_random(void *buf, size_t len)
+{
+    if (len > INT_MAX)
+        return -1;
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
