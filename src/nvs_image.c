@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/crypto.h"
+#include "espforge/nvs_crypt.h"
 #include "internal/le.h"
 
-#define PAGE ESF_NVS_IMG_PAGE_SIZE
-#define NENT ESF_NVS_IMG_ENTRIES
+#define PAGE ESF_NVS_PAGE_SIZE
+#define NENT ESF_NVS_ENTRIES_PER_PAGE
 
 static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
 {
@@ -19,44 +19,24 @@ static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
     return true;
 }
 
-static uint32_t nvs_crc(const void *p, size_t n) { return esf_crc32(0xFFFFFFFFu, p, n); }
-
-/* item CRC: bytes 0..3 then 8..31 (nvs-format.md §5) */
-static uint32_t item_crc(const uint8_t *e)
-{
-    return esf_crc32(nvs_crc(e, 4), e + 8, 24);
-}
-
-const char *esf_nvs_page_status_name(esf_nvs_page_status s)
+const char *esf_nvs_pstatus_name(esf_nvs_pstatus s)
 {
     static const char *const names[] = { "Empty", "Active", "Full", "Erasing", "Corrupted",
                                          "Invalid" };
     return (unsigned)s < 6 ? names[s] : "Invalid";
 }
 
-const char *esf_nvs_entry_state_name(uint8_t state)
+const char *esf_nvs_state_name(uint8_t state)
 {
     static const char *const names[] = { "Erased", "Invalid", "Written", "Empty" };
     return names[state & 3];
 }
 
-const char *esf_nvs_type_name(uint8_t type)
+const char *esf_nvs_tool_type_name(uint8_t type)
 {
-    switch (type) {
-    case ESF_NVS_T_U8: return "uint8_t";
-    case ESF_NVS_T_I8: return "int8_t";
-    case ESF_NVS_T_U16: return "uint16_t";
-    case ESF_NVS_T_I16: return "int16_t";
-    case ESF_NVS_T_U32: return "uint32_t";
-    case ESF_NVS_T_I32: return "int32_t";
-    case ESF_NVS_T_U64: return "uint64_t";
-    case ESF_NVS_T_I64: return "int64_t";
-    case ESF_NVS_T_STR: return "string";
-    case ESF_NVS_T_BLOB: return "blob";
-    case ESF_NVS_T_BLOB_DATA: return "blob_data";
-    case ESF_NVS_T_BLOB_IDX: return "blob_index";
-    default: return NULL;
-    }
+    if (type == ESF_NVS_TYPE_FLOAT || type == ESF_NVS_TYPE_DOUBLE || type == ESF_NVS_TYPE_ANY)
+        return NULL;
+    return esf_nvs_type_name(type);
 }
 
 const char *esf_nvs_item_fault_name(esf_nvs_item_fault f)
@@ -64,80 +44,54 @@ const char *esf_nvs_item_fault_name(esf_nvs_item_fault f)
     switch (f) {
     case ESF_NVS_ITEM_OK: return "consistent";
     case ESF_NVS_ITEM_BAD_CRC: return "item CRC mismatch";
-    case ESF_NVS_ITEM_BAD_TYPE: return "unknown item type";
-    case ESF_NVS_ITEM_BAD_SPAN: return "span inconsistent with the type, size or page end";
-    case ESF_NVS_ITEM_BAD_CHUNK: return "chunk index invalid for the type";
-    case ESF_NVS_ITEM_BAD_SIZE: return "size out of range";
+    case ESF_NVS_ITEM_BAD_HEADER: return "inconsistent item header";
+    case ESF_NVS_ITEM_BAD_CHUNK: return "chunk index other than 0xFF on a non-chunk item";
     case ESF_NVS_ITEM_INCOMPLETE: return "payload entries not all written";
     case ESF_NVS_ITEM_BAD_DATA_CRC: return "payload CRC mismatch";
     }
     return "unknown fault";
 }
 
-static bool is_primitive(uint8_t t)
+/* integer types (FLOAT/DOUBLE are not values of this reader: the reference tools do not know them) */
+static bool is_int(uint8_t t)
 {
-    return t == ESF_NVS_T_U8 || t == ESF_NVS_T_I8 || t == ESF_NVS_T_U16 || t == ESF_NVS_T_I16 ||
-           t == ESF_NVS_T_U32 || t == ESF_NVS_T_I32 || t == ESF_NVS_T_U64 || t == ESF_NVS_T_I64;
+    return esf_nvs_type_is_prim(t) && t != ESF_NVS_TYPE_FLOAT && t != ESF_NVS_TYPE_DOUBLE;
 }
 
-static bool is_varlen(uint8_t t)
+esf_nvs_item_fault esf_nvs_entry_fault(const esf_nvs_page *pg, unsigned i, esf_error *why)
 {
-    return t == ESF_NVS_T_STR || t == ESF_NVS_T_BLOB || t == ESF_NVS_T_BLOB_DATA;
-}
-
-/* value bits of a primitive, sign-extended for signed types */
-static uint64_t prim_value(const uint8_t *e)
-{
-    unsigned width = e[1] & 0x0F;
-    uint64_t v = 0;
-    for (unsigned b = 0; b < width && b < 8; b++)
-        v |= (uint64_t)e[24 + b] << (8 * b);
-    if ((e[1] & 0xF0) && width < 8 && (v >> (8 * width - 1)) & 1)
-        v |= ~(uint64_t)0 << (8 * width);
-    return v;
-}
-
-esf_nvs_item_fault esf_nvs_entry_fault(const esf_nvs_page *pg, unsigned i)
-{
+    esf_nvs_item it;
+    esf_error tmp;
     if (i >= NENT)
-        return ESF_NVS_ITEM_BAD_SPAN;
+        return ESF_NVS_ITEM_BAD_HEADER;
     const uint8_t *e = esf_nvs_page_entry(pg, i);
-    uint8_t type = e[1], span = e[2], chunk = e[3];
-    if (esf_le32(e + 4) != item_crc(e))
+    esf_nvs_item_decode(e, &it);
+    int rc = esf_nvs_item_check(&it, i, why ? why : &tmp);
+    if (rc == ESF_ERR_CORRUPT)
         return ESF_NVS_ITEM_BAD_CRC;
-    if (!is_primitive(type) && !is_varlen(type) && type != ESF_NVS_T_BLOB_IDX)
-        return ESF_NVS_ITEM_BAD_TYPE;
-    if (is_primitive(type) || type == ESF_NVS_T_BLOB_IDX) {
-        if (span != 1)
-            return ESF_NVS_ITEM_BAD_SPAN;
-        if (type == ESF_NVS_T_BLOB_IDX && esf_le32(e + 24) > 127u * 125u * 32u)
-            return ESF_NVS_ITEM_BAD_SIZE;
-        return chunk == 0xFF ? ESF_NVS_ITEM_OK : ESF_NVS_ITEM_BAD_CHUNK;
-    }
-    uint32_t size = esf_le16(e + 24);
-    if (size > (125u - i) * 32u)
-        return ESF_NVS_ITEM_BAD_SIZE;
-    if (span > 126u - i || span != 1u + (size + 31u) / 32u)
-        return ESF_NVS_ITEM_BAD_SPAN;
-    if ((type == ESF_NVS_T_BLOB_DATA) != (chunk != 0xFF))
+    if (rc < 0)
+        return ESF_NVS_ITEM_BAD_HEADER;
+    if (it.type != ESF_NVS_TYPE_BLOB_DATA && it.chunk_index != ESF_NVS_CHUNK_ANY)
         return ESF_NVS_ITEM_BAD_CHUNK;
-    for (unsigned k = 1; k < span; k++)
+    if (!esf_nvs_type_is_var(it.type))
+        return ESF_NVS_ITEM_OK;
+    for (unsigned k = 1; k < it.span; k++)
         if (pg->states[i + k] != ESF_NVS_ENTRY_WRITTEN)
             return ESF_NVS_ITEM_INCOMPLETE;
-    if (nvs_crc(e + 32, size) != esf_le32(e + 28))
+    if (esf_nvs_crc(e + 32, esf_nvs_item_var_size(&it)) != esf_nvs_item_var_crc(&it))
         return ESF_NVS_ITEM_BAD_DATA_CRC;
     return ESF_NVS_ITEM_OK;
 }
 
-static esf_nvs_page_status status_of(uint32_t w)
+static esf_nvs_pstatus status_of(uint32_t w)
 {
     switch (w) {
-    case 0xFFFFFFFFu: return ESF_NVS_PAGE_EMPTY;
-    case 0xFFFFFFFEu: return ESF_NVS_PAGE_ACTIVE;
-    case 0xFFFFFFFCu: return ESF_NVS_PAGE_FULL;
-    case 0xFFFFFFF8u: return ESF_NVS_PAGE_FREEING;
-    case 0x00000000u: return ESF_NVS_PAGE_CORRUPTED;
-    default: return ESF_NVS_PAGE_INVALID;
+    case ESF_NVS_PAGE_EMPTY: return ESF_NVS_PS_EMPTY;
+    case ESF_NVS_PAGE_ACTIVE: return ESF_NVS_PS_ACTIVE;
+    case ESF_NVS_PAGE_FULL: return ESF_NVS_PS_FULL;
+    case ESF_NVS_PAGE_FREEING: return ESF_NVS_PS_FREEING;
+    case 0x00000000u: return ESF_NVS_PS_CORRUPTED;
+    default: return ESF_NVS_PS_INVALID;
     }
 }
 
@@ -157,17 +111,17 @@ static void page_slots(esf_nvs_page *pg)
         s->nchild = (uint8_t)(span - 1 < NENT - 1 - i ? span - 1 : NENT - 1 - i);
         s->blank = all_bytes(e, 32, 0xFF);
         s->crc = esf_le32(e + 4);
-        s->crc_calc = item_crc(e);
+        s->crc_calc = esf_nvs_item_crc(e);
         s->data_crc = esf_le32(e + 28);
         s->data_crc_calc = 0;
         if (span != 1) {
             size_t n = 32u * s->nchild;
             uint8_t t = e[1];
-            if (is_varlen(t) && esf_le16(e + 24) != 0 && esf_le16(e + 24) < n)
+            if (esf_nvs_type_is_var(t) && esf_le16(e + 24) != 0 && esf_le16(e + 24) < n)
                 n = esf_le16(e + 24);
-            else if (t == ESF_NVS_T_BLOB_IDX && esf_le32(e + 24) != 0 && esf_le32(e + 24) < n)
+            else if (t == ESF_NVS_TYPE_BLOB_IDX && esf_le32(e + 24) != 0 && esf_le32(e + 24) < n)
                 n = esf_le32(e + 24);
-            s->data_crc_calc = nvs_crc(e + 32, n);
+            s->data_crc_calc = esf_nvs_crc(e + 32, n);
         }
         i += span;
     }
@@ -186,11 +140,11 @@ static void page_parse(esf_nvs_page *pg, const uint8_t *raw, uint32_t number)
     pg->seq = esf_le32(raw + 4);
     pg->version_byte = raw[8];
     pg->crc = esf_le32(raw + 28);
-    pg->crc_calc = nvs_crc(raw + 4, 24);
+    pg->crc_calc = esf_nvs_page_header_crc(raw);
     for (unsigned i = 0; i < NENT; i++)
-        pg->states[i] = (raw[32 + i / 4] >> (2 * (i % 4))) & 3;
-    pg->loaded = (pg->status == ESF_NVS_PAGE_ACTIVE || pg->status == ESF_NVS_PAGE_FULL ||
-                  pg->status == ESF_NVS_PAGE_FREEING) &&
+        pg->states[i] = (uint8_t)esf_nvs_bitmap_get(raw + ESF_NVS_BITMAP_OFFSET, i);
+    pg->loaded = (pg->status == ESF_NVS_PS_ACTIVE || pg->status == ESF_NVS_PS_FULL ||
+                  pg->status == ESF_NVS_PS_FREEING) &&
                  pg->crc == pg->crc_calc && pg->version_byte >= 0xFE;
     page_slots(pg);
 }
@@ -199,14 +153,14 @@ static int decrypt_entries(uint8_t *bytes, uint32_t npages, const uint8_t *key, 
 {
     for (uint32_t p = 0; p < npages; p++)
         for (unsigned i = 0; i < NENT; i++) {
-            uint32_t off = p * PAGE + 64 + 32 * i;
+            uint32_t off = esf_nvs_entry_offset(p, i);
             uint8_t *e = bytes + off;
+            /* never-written (0xFF) and purged (0x00) entries are stored in the clear */
             if (all_bytes(e, 32, 0xFF) || all_bytes(e, 32, 0x00))
                 continue;
-            uint8_t tweak[16] = { 0 };
-            esf_put_le32(tweak, off);
-            if (esf_aes_xts(0, key, tweak, e, e, 32) != 0)
-                return esf_error_at(err, ESF_ERR_CRYPTO, NULL, off, "XTS decryption failed");
+            int rc = esf_nvs_crypt_entries(0, key, off, e, e, 1, err);
+            if (rc < 0)
+                return rc;
         }
     return ESF_OK;
 }
@@ -234,9 +188,11 @@ static void sort_order(uint32_t *ord, uint32_t n, const esf_nvs_page *pages)
     }
 }
 
-static void fill_item(esf_nvs_item *it, const esf_nvs_page *pg, unsigned i)
+static void fill_item(esf_nvs_rec *it, const esf_nvs_page *pg, unsigned i)
 {
     const uint8_t *e = esf_nvs_page_entry(pg, i);
+    esf_nvs_item dec;
+    esf_nvs_item_decode(e, &dec);
     memset(it, 0, sizeof *it);
     it->page = pg->number;
     it->seq = pg->seq;
@@ -248,9 +204,9 @@ static void fill_item(esf_nvs_item *it, const esf_nvs_page *pg, unsigned i)
     memcpy(it->key, e + 8, 16);
     it->key[16] = '\0';
     it->keylen = (uint8_t)strlen(it->key);
-    if (is_primitive(it->type)) {
-        it->num = prim_value(e);
-    } else if (it->type == ESF_NVS_T_BLOB_IDX) {
+    if (is_int(it->type)) {
+        it->num = (uint64_t)esf_nvs_item_prim_i(&dec);
+    } else if (it->type == ESF_NVS_TYPE_BLOB_IDX) {
         it->num = esf_le32(e + 24);
         it->chunk_count = e[28];
         it->chunk_start = e[29];
@@ -277,7 +233,7 @@ static int collect_items(esf_nvs_image *img, esf_error *err)
                 i++;
                 continue;
             }
-            esf_nvs_item_fault f = esf_nvs_entry_fault(pg, i);
+            esf_nvs_item_fault f = esf_nvs_entry_fault(pg, i, NULL);
             unsigned span = esf_nvs_page_entry(pg, i)[2];
             if (f == ESF_NVS_ITEM_OK)
                 fill_item(&img->items[img->nitems++], pg, i);
@@ -289,7 +245,7 @@ static int collect_items(esf_nvs_image *img, esf_error *err)
     return ESF_OK;
 }
 
-static bool same_key(const esf_nvs_item *a, const esf_nvs_item *b)
+static bool same_key(const esf_nvs_rec *a, const esf_nvs_rec *b)
 {
     return a->ns == b->ns && !strcmp(a->key, b->key);
 }
@@ -298,8 +254,8 @@ static void collect_namespaces(esf_nvs_image *img)
 {
     bool used[256] = { false };
     for (size_t k = 0; k < img->nitems; k++) {
-        const esf_nvs_item *it = &img->items[k];
-        if (it->ns != 0 || it->type != ESF_NVS_T_U8)
+        const esf_nvs_rec *it = &img->items[k];
+        if (it->ns != 0 || it->type != ESF_NVS_TYPE_U8)
             continue;
         uint8_t idx = (uint8_t)it->num;
         if (idx == 0 || idx == 255 || used[idx])
@@ -341,14 +297,14 @@ const char *esf_nvs_image_ns_name(const esf_nvs_image *img, uint8_t index)
  * equal chunkCount, and each of start..start+count-1 must be present. */
 static bool blob_complete(const esf_nvs_image *img, size_t ix)
 {
-    const esf_nvs_item *idx = &img->items[ix];
+    const esf_nvs_rec *idx = &img->items[ix];
     unsigned lo = idx->chunk_start & 0x80, hi = lo ? 0xFE : 0x7F;
     uint64_t sum = 0;
     unsigned count = 0;
     bool seen[256] = { false };
     for (size_t k = 0; k < img->nitems; k++) {
-        const esf_nvs_item *c = &img->items[k];
-        if (c->type != ESF_NVS_T_BLOB_DATA || !same_key(c, idx) || c->chunk < lo || c->chunk > hi)
+        const esf_nvs_rec *c = &img->items[k];
+        if (c->type != ESF_NVS_TYPE_BLOB_DATA || !same_key(c, idx) || c->chunk < lo || c->chunk > hi)
             continue;
         sum += c->size;
         count++;
@@ -364,12 +320,12 @@ static bool blob_complete(const esf_nvs_image *img, size_t ix)
 
 static bool is_value_item(const esf_nvs_image *img, size_t k)
 {
-    const esf_nvs_item *it = &img->items[k];
+    const esf_nvs_rec *it = &img->items[k];
     if (it->ns == 0 || it->ns == 255)
         return false;
-    if (is_primitive(it->type) || it->type == ESF_NVS_T_STR || it->type == ESF_NVS_T_BLOB)
+    if (is_int(it->type) || it->type == ESF_NVS_TYPE_STR || it->type == ESF_NVS_TYPE_BLOB)
         return true;
-    return it->type == ESF_NVS_T_BLOB_IDX && blob_complete(img, k);
+    return it->type == ESF_NVS_TYPE_BLOB_IDX && blob_complete(img, k);
 }
 
 static int build_values(esf_nvs_image *img, esf_error *err)
@@ -382,7 +338,7 @@ static int build_values(esf_nvs_image *img, esf_error *err)
     for (size_t k = 0; k < img->nitems; k++) {
         if (!is_value_item(img, k))
             continue;
-        const esf_nvs_item *it = &img->items[k];
+        const esf_nvs_rec *it = &img->items[k];
         size_t b = 0;
         while (b < nbest && !same_key(&img->items[best[b]], it))
             b++;
@@ -391,13 +347,13 @@ static int build_values(esf_nvs_image *img, esf_error *err)
             continue;
         }
         /* newest wins, except that a v2 blob is preferred over a v1 blob (runtime lookup order) */
-        const esf_nvs_item *old = &img->items[best[b]];
-        if (!(old->type == ESF_NVS_T_BLOB_IDX && it->type == ESF_NVS_T_BLOB))
+        const esf_nvs_rec *old = &img->items[best[b]];
+        if (!(old->type == ESF_NVS_TYPE_BLOB_IDX && it->type == ESF_NVS_TYPE_BLOB))
             best[b] = k;
     }
     size_t blob_bytes = 0;
     for (size_t b = 0; b < nbest; b++)
-        if (img->items[best[b]].type == ESF_NVS_T_BLOB_IDX)
+        if (img->items[best[b]].type == ESF_NVS_TYPE_BLOB_IDX)
             blob_bytes += img->items[best[b]].num;
     img->values = calloc(nbest ? nbest : 1, sizeof *img->values);
     img->blob_store = malloc(blob_bytes ? blob_bytes : 1);
@@ -407,7 +363,7 @@ static int build_values(esf_nvs_image *img, esf_error *err)
     }
     size_t at = 0;
     for (size_t b = 0; b < nbest; b++) {
-        esf_nvs_item *it = &img->items[best[b]];
+        esf_nvs_rec *it = &img->items[best[b]];
         esf_nvs_value *v = &img->values[img->nvalues++];
         it->live = true;
         v->ns = it->ns;
@@ -415,11 +371,11 @@ static int build_values(esf_nvs_image *img, esf_error *err)
         memcpy(v->key, it->key, sizeof v->key);
         v->type = it->type;
         v->item = (uint32_t)best[b];
-        if (is_primitive(it->type)) {
+        if (is_int(it->type)) {
             v->kind = ESF_NVS_KIND_INT;
             v->num = it->num;
-        } else if (it->type != ESF_NVS_T_BLOB_IDX) {
-            v->kind = it->type == ESF_NVS_T_STR ? ESF_NVS_KIND_STR : ESF_NVS_KIND_BLOB_V1;
+        } else if (it->type != ESF_NVS_TYPE_BLOB_IDX) {
+            v->kind = it->type == ESF_NVS_TYPE_STR ? ESF_NVS_KIND_STR : ESF_NVS_KIND_BLOB_V1;
             v->data = it->data;
             v->len = it->size;
         } else {
@@ -429,8 +385,8 @@ static int build_values(esf_nvs_image *img, esf_error *err)
             for (unsigned c = it->chunk_start; c < (unsigned)it->chunk_start + it->chunk_count;
                  c++)
                 for (size_t k = 0; k < img->nitems; k++) {
-                    esf_nvs_item *ch = &img->items[k];
-                    if (ch->type == ESF_NVS_T_BLOB_DATA && ch->chunk == c && same_key(ch, it)) {
+                    esf_nvs_rec *ch = &img->items[k];
+                    if (ch->type == ESF_NVS_TYPE_BLOB_DATA && ch->chunk == c && same_key(ch, it)) {
                         memcpy(img->blob_store + at, ch->data, ch->size);
                         at += ch->size;
                         ch->live = true;

@@ -25,47 +25,29 @@
 #include <stdint.h>
 
 #include "espforge/error.h"
+#include "espforge/nvs_page.h"
 #include "espforge/partition.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ESF_NVS_IMG_PAGE_SIZE 4096u  /* bytes per page (one flash sector) */
-#define ESF_NVS_IMG_ENTRIES 126u     /* entries per page */
-#define ESF_NVS_IMG_XTS_KEY_LEN 64u  /* eky || tky (nvs-encryption.md §2) */
 
 /** Page status by the exact header state word, as nvs_tool names it (nvs-generator.md §9). */
-typedef enum esf_nvs_page_status {
-    ESF_NVS_PAGE_EMPTY = 0,     /* 0xFFFFFFFF */
-    ESF_NVS_PAGE_ACTIVE = 1,    /* 0xFFFFFFFE */
-    ESF_NVS_PAGE_FULL = 2,      /* 0xFFFFFFFC */
-    ESF_NVS_PAGE_FREEING = 3,   /* 0xFFFFFFF8 ("Erasing" in nvs_tool) */
-    ESF_NVS_PAGE_CORRUPTED = 4, /* 0x00000000 */
-    ESF_NVS_PAGE_INVALID = 5    /* any other value */
-} esf_nvs_page_status;
-
-/** Entry state (2 bitmap bits, nvs-format.md §4). */
-typedef enum esf_nvs_entry_state {
-    ESF_NVS_ENTRY_ERASED = 0,
-    ESF_NVS_ENTRY_ILLEGAL = 1,  /* nvs_tool: "Invalid" */
-    ESF_NVS_ENTRY_WRITTEN = 2,
-    ESF_NVS_ENTRY_EMPTY = 3
-} esf_nvs_entry_state;
-
-/** Item type codes (nvs-format.md §5.1). */
-enum esf_nvs_item_type {
-    ESF_NVS_T_U8 = 0x01, ESF_NVS_T_I8 = 0x11, ESF_NVS_T_U16 = 0x02, ESF_NVS_T_I16 = 0x12,
-    ESF_NVS_T_U32 = 0x04, ESF_NVS_T_I32 = 0x14, ESF_NVS_T_U64 = 0x08, ESF_NVS_T_I64 = 0x18,
-    ESF_NVS_T_STR = 0x21, ESF_NVS_T_BLOB = 0x41, ESF_NVS_T_BLOB_DATA = 0x42,
-    ESF_NVS_T_BLOB_IDX = 0x48
-};
+typedef enum esf_nvs_pstatus {
+    ESF_NVS_PS_EMPTY = 0,     /* 0xFFFFFFFF */
+    ESF_NVS_PS_ACTIVE = 1,    /* 0xFFFFFFFE */
+    ESF_NVS_PS_FULL = 2,      /* 0xFFFFFFFC */
+    ESF_NVS_PS_FREEING = 3,   /* 0xFFFFFFF8 ("Erasing" in nvs_tool) */
+    ESF_NVS_PS_CORRUPTED = 4, /* 0x00000000 */
+    ESF_NVS_PS_INVALID = 5    /* any other value */
+} esf_nvs_pstatus;
 
 /** A top-level slot of a page in nvs_tool's model: the entry at `index` plus `nchild` payload
  *  entries (span - 1, clipped at the page end; a span byte of 0 or 0xFF counts as 1). */
 typedef struct esf_nvs_slot {
     uint8_t index;          /* entry index 0..125 */
-    uint8_t state;          /* esf_nvs_entry_state of this entry */
+    uint8_t state;          /* enum esf_nvs_entry_state of this entry */
     uint8_t nchild;         /* payload entries following */
     bool blank;             /* the 32 bytes are all 0xFF */
     uint32_t crc;           /* stored item CRC (bytes 4..7) */
@@ -82,14 +64,14 @@ typedef struct esf_nvs_page {
     bool blank_header;        /* the 32 header bytes are all 0xFF (nvs_tool "Page Empty") */
     bool blank;               /* the whole page is 0xFF */
     uint32_t state_word;
-    esf_nvs_page_status status;
+    esf_nvs_pstatus status;
     uint32_t seq;             /* header bytes 4..7 */
     uint8_t version_byte;     /* 0xFE = v2, 0xFF = v1 */
     uint32_t crc, crc_calc;   /* stored / computed header CRC */
     bool loaded;              /* the runtime would use this page: ACTIVE/FULL/FREEING, CRC ok,
                                  version byte 0xFE or 0xFF */
-    uint8_t states[ESF_NVS_IMG_ENTRIES];     /* esf_nvs_entry_state per entry */
-    esf_nvs_slot slots[ESF_NVS_IMG_ENTRIES]; /* top-level slots, `nslots` used */
+    uint8_t states[ESF_NVS_ENTRIES_PER_PAGE];     /* enum esf_nvs_entry_state per entry */
+    esf_nvs_slot slots[ESF_NVS_ENTRIES_PER_PAGE]; /* top-level slots, `nslots` used */
     uint8_t nslots;
 } esf_nvs_page;
 
@@ -97,21 +79,20 @@ typedef struct esf_nvs_page {
 typedef enum esf_nvs_item_fault {
     ESF_NVS_ITEM_OK = 0,
     ESF_NVS_ITEM_BAD_CRC,       /* item CRC mismatch */
-    ESF_NVS_ITEM_BAD_TYPE,      /* type code not in §5.1 */
-    ESF_NVS_ITEM_BAD_SPAN,      /* span inconsistent with type / size / page end */
-    ESF_NVS_ITEM_BAD_CHUNK,     /* chunkIndex 0xFF on BLOB_DATA, or not 0xFF elsewhere */
-    ESF_NVS_ITEM_BAD_SIZE,      /* size field out of range */
+    ESF_NVS_ITEM_BAD_HEADER,    /* breaks a header-consistency rule (type, span, size, chunk) */
+    ESF_NVS_ITEM_BAD_CHUNK,     /* chunkIndex not 0xFF on an item other than BLOB_DATA (the
+                                   runtime's hashed lookup never finds it) */
     ESF_NVS_ITEM_INCOMPLETE,    /* a payload entry of the span is not WRITTEN */
     ESF_NVS_ITEM_BAD_DATA_CRC,  /* payload CRC mismatch (the runtime's read fails) */
 } esf_nvs_item_fault;
 
 /** One WRITTEN, consistent item of a loaded page (physical record). */
-typedef struct esf_nvs_item {
+typedef struct esf_nvs_rec {
     uint32_t page;        /* physical page number */
     uint32_t seq;         /* that page's sequence number */
     uint8_t entry;        /* first entry index */
     uint8_t ns;           /* namespace index */
-    uint8_t type;         /* esf_nvs_item_type */
+    uint8_t type;         /* enum esf_nvs_type */
     uint8_t span;
     uint8_t chunk;        /* chunkIndex (0xFF except BLOB_DATA) */
     uint8_t keylen;       /* bytes of key before the first NUL (0..16) */
@@ -123,7 +104,7 @@ typedef struct esf_nvs_item {
     const uint8_t *data;  /* STR / BLOB / BLOB_DATA payload (size bytes, in the image) */
     uint32_t size;        /* payload size (strings include the NUL) */
     bool live;            /* this record is (part of) a value of the logical view */
-} esf_nvs_item;
+} esf_nvs_rec;
 
 /** A namespace defined by a U8 item of namespace 0. */
 typedef struct esf_nvs_ns {
@@ -163,7 +144,7 @@ typedef struct esf_nvs_image {
     uint32_t npages;
     uint32_t *order;       /* loaded pages by (seq, physical number): indices into pages[] */
     uint32_t norder;
-    esf_nvs_item *items;   /* consistent WRITTEN items of loaded pages, in `order` then entry */
+    esf_nvs_rec *items;   /* consistent WRITTEN items of loaded pages, in `order` then entry */
     size_t nitems;
     esf_nvs_ns *ns;        /* namespaces by index ascending (first definition of a name wins) */
     size_t nns;
@@ -198,15 +179,18 @@ const esf_nvs_value *esf_nvs_image_find(const esf_nvs_image *img, const char *ns
 
 /** Check the item starting at entry `index` (0..125) of a page against the runtime's item rules
  *  (nvs-format.md §5.3, then every entry of the span WRITTEN, then the payload CRC). The entry's
- *  own state is not looked at. @return ESF_NVS_ITEM_OK or the first fault found. */
-esf_nvs_item_fault esf_nvs_entry_fault(const esf_nvs_page *pg, unsigned index);
+ *  own state is not looked at. `why` (may be NULL) gets the codec's message for header faults.
+ *  @return ESF_NVS_ITEM_OK or the first fault found. */
+esf_nvs_item_fault esf_nvs_entry_fault(const esf_nvs_page *pg, unsigned index, esf_error *why);
 
 /** nvs_tool's name of a page status ("Empty", "Active", "Full", "Erasing", "Corrupted",
- *  "Invalid"), of an entry state ("Empty", "Written", "Erased", "Invalid") and of a type code
- *  ("uint8_t" … "blob_index", NULL for unknown codes). */
-const char *esf_nvs_page_status_name(esf_nvs_page_status s);
-const char *esf_nvs_entry_state_name(uint8_t state);
-const char *esf_nvs_type_name(uint8_t type);
+ *  "Invalid") and of an entry state ("Empty", "Written", "Erased", "Invalid"). Never NULL. */
+const char *esf_nvs_pstatus_name(esf_nvs_pstatus s);
+const char *esf_nvs_state_name(uint8_t state);
+
+/** nvs_tool's type name: "uint8_t" … "blob_index" for the 12 codes it knows, NULL otherwise
+ *  (FLOAT/DOUBLE included: the reference does not know them). */
+const char *esf_nvs_tool_type_name(uint8_t type);
 
 /** Human description of an item fault ("item CRC mismatch" …). Never NULL. */
 const char *esf_nvs_item_fault_name(esf_nvs_item_fault f);
@@ -214,7 +198,7 @@ const char *esf_nvs_item_fault_name(esf_nvs_item_fault f);
 /** Pointer to entry `i` (0..125) of a page: raw + 64 + 32 i. */
 static inline const uint8_t *esf_nvs_page_entry(const esf_nvs_page *pg, unsigned i)
 {
-    return pg->raw + 64 + 32u * i;
+    return pg->raw + ESF_NVS_FIRST_ENTRY_OFFSET + ESF_NVS_ENTRY_SIZE * i;
 }
 
 #ifdef __cplusplus

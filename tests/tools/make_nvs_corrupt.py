@@ -138,9 +138,9 @@ def cases():
     img[eoff(p, i) + 1] = 0x24
     fix_crc(img, p, i)
     c['c09_unknown_type'] = img
-    # span out of bounds, CRC fixed
-    img = load('n01_primitives_v2')
-    p, i = next(find(img, lambda e: e[0] == 1 and e[1] == 0x02))
+    # span out of bounds (a string whose span byte says 126), CRC fixed
+    img = load('n03_strings_v2')
+    p, i = next(find(img, lambda e: e[1] == 0x21 and e[2] > 2))
     img[eoff(p, i) + 2] = 126
     fix_crc(img, p, i)
     c['c10_span_oob'] = img

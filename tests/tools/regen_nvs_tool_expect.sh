@@ -33,6 +33,31 @@ for img in $images; do
     "$py" "$tool" --color never "${args[@]}" "$img" > "$d/$m.out" 2> "$d/$m.err"
     echo $? > "$d/$m.rc"
     [ -s "$d/$m.err" ] || rm -f "$d/$m.err"
+    # large outputs (json-all, full dumps) are stored compressed
+    if [ "$(stat -c %s "$d/$m.out")" -gt 16384 ]; then gzip -n -9 -f "$d/$m.out"; fi
   done
 done
 echo "recorded $(ls "$out" | wc -l) images"
+
+# command-line errors: stderr and exit code of argparse
+u=$data/nvs-tool/usage; rm -rf "$u"; mkdir -p "$u"
+n=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  # shellcheck disable=SC2086
+  (cd "$data" && "$py" "$tool" $line > "$u/$n.out" 2> "$u/$n.err"; echo $? > "$u/$n.rc")
+  echo "$line" > "$u/$n.args"
+done <<'CASES'
+
+-d bogus nvs/n01_primitives_v2/expected.bin
+-d
+--format xml nvs/n01_primitives_v2/expected.bin
+--color rainbow nvs/n01_primitives_v2/expected.bin
+--bogus nvs/n01_primitives_v2/expected.bin
+nvs/n01_primitives_v2/expected.bin extra
+-f json -d written nvs/n01_primitives_v2/expected.bin
+--dump=minimal --col=never nvs/n12_namespaces/expected.bin
+-dnamespaces nvs/n12_namespaces/expected.bin
+-id none nvs/n12_namespaces/expected.bin
+CASES
+echo "recorded $n command lines"
