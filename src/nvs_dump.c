@@ -1208,3 +1208,446 @@ int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report
     sb_free(&b);
     return rc;
 }
+
+/* ---- native outputs */
+
+static const char *native_type(const esf_nvs_value *v)
+{
+    switch (v->kind) {
+    case ESF_NVS_KIND_STR: return "string";
+    case ESF_NVS_KIND_BLOB: return "blob";
+    case ESF_NVS_KIND_BLOB_V1: return "blob_v1";
+    default: break;
+    }
+    switch (v->type) {
+    case ESF_NVS_TYPE_U8: return "u8";
+    case ESF_NVS_TYPE_I8: return "i8";
+    case ESF_NVS_TYPE_U16: return "u16";
+    case ESF_NVS_TYPE_I16: return "i16";
+    case ESF_NVS_TYPE_U32: return "u32";
+    case ESF_NVS_TYPE_I32: return "i32";
+    case ESF_NVS_TYPE_U64: return "u64";
+    default: return "i64";
+    }
+}
+
+static void add_value_int(sb *b, const esf_nvs_value *v)
+{
+    add_int(b, (int64_t)v->num, !esf_nvs_type_is_signed(v->type));
+}
+
+static size_t str_len(const esf_nvs_value *v)
+{
+    return v->len > 0 && v->data[v->len - 1] == 0 ? v->len - 1 : v->len;
+}
+
+static void add_hex(sb *b, const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sb_addf(b, "%02x", d[i]);
+}
+
+/* C-style quoted text for the readable dump */
+static void add_quoted(sb *b, const uint8_t *d, size_t n)
+{
+    sb_add(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = d[i];
+        if (c == '"' || c == '\\')
+            sb_addf(b, "\\%c", c);
+        else if (c == '\n')
+            sb_add(b, "\\n");
+        else if (c == '\r')
+            sb_add(b, "\\r");
+        else if (c == '\t')
+            sb_add(b, "\\t");
+        else if (c < 0x20 || c == 0x7F)
+            sb_addf(b, "\\x%02x", c);
+        else
+            sb_addn(b, (const char *)&c, 1);
+    }
+    sb_add(b, "\"");
+}
+
+int esf_nvs_value_print(FILE *out, const esf_nvs_value *v, bool raw, esf_error *err)
+{
+    sb b = { 0 };
+    if (!out || !v)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_value_print: NULL argument");
+    if (v->kind == ESF_NVS_KIND_INT)
+        add_value_int(&b, v);
+    else if (v->kind == ESF_NVS_KIND_STR || raw)
+        sb_addn(&b, (const char *)v->data, v->kind == ESF_NVS_KIND_STR ? str_len(v) : v->len);
+    else
+        add_hex(&b, v->data, v->len);
+    int rc = sb_flush(&b, out, err);
+    sb_free(&b);
+    return rc;
+}
+
+static unsigned image_version(const esf_nvs_image *img)
+{
+    bool v1 = false, v2 = false;
+    for (uint32_t k = 0; k < img->norder; k++) {
+        v1 |= img->pages[img->order[k]].version_byte == ESF_NVS_VERSION_1;
+        v2 |= img->pages[img->order[k]].version_byte == ESF_NVS_VERSION_2;
+    }
+    return v1 && !v2 ? 1 : 2;
+}
+
+static void dump_text(sb *b, const esf_nvs_image *img)
+{
+    sb_addf(b, "# %u pages (%zu bytes), format version %u%s, %zu namespaces, %zu values\n",
+            img->npages, img->size, image_version(img), img->encrypted ? ", decrypted" : "",
+            img->nns, img->nvalues);
+    int cur = -1;
+    for (size_t i = 0; i < img->nvalues; i++) {
+        const esf_nvs_value *v = &img->values[i];
+        if (v->ns != cur) {
+            cur = v->ns;
+            if (v->ns_name)
+                sb_addf(b, "%s (namespace %u)\n", v->ns_name, v->ns);
+            else
+                sb_addf(b, "? (undefined namespace %u)\n", v->ns);
+        }
+        sb_addf(b, "  %-15s %-7s ", v->key, native_type(v));
+        if (v->kind == ESF_NVS_KIND_INT) {
+            add_value_int(b, v);
+        } else if (v->kind == ESF_NVS_KIND_STR) {
+            add_quoted(b, v->data, str_len(v));
+        } else {
+            sb_addf(b, "%zu bytes ", v->len);
+            add_hex(b, v->data, v->len);
+        }
+        sb_add(b, "\n");
+    }
+}
+
+static void dump_json(sb *b, const esf_nvs_image *img)
+{
+    sb_addf(b, "{\n  \"pages\": %u,\n  \"size\": %zu,\n  \"version\": %u,\n  \"encrypted\": %s,\n"
+               "  \"namespaces\": [",
+            img->npages, img->size, image_version(img), img->encrypted ? "true" : "false");
+    for (size_t i = 0; i < img->nns; i++) {
+        sb_addf(b, "%s\n    {\"index\": %u, \"name\": ", i ? "," : "", img->ns[i].index);
+        json_utf8(b, (const uint8_t *)img->ns[i].name, strlen(img->ns[i].name));
+        sb_add(b, "}");
+    }
+    sb_add(b, img->nns ? "\n  ],\n  \"values\": [" : "],\n  \"values\": [");
+    for (size_t i = 0; i < img->nvalues; i++) {
+        const esf_nvs_value *v = &img->values[i];
+        const esf_nvs_rec *it = &img->items[v->item];
+        sb_addf(b, "%s\n    {\"namespace\": ", i ? "," : "");
+        if (v->ns_name)
+            json_utf8(b, (const uint8_t *)v->ns_name, strlen(v->ns_name));
+        else
+            sb_add(b, "null");
+        sb_addf(b, ", \"namespace_index\": %u, \"key\": ", v->ns);
+        json_utf8(b, (const uint8_t *)v->key, strlen(v->key));
+        sb_addf(b, ", \"type\": \"%s\", \"value\": ", native_type(v));
+        if (v->kind == ESF_NVS_KIND_INT) {
+            add_value_int(b, v);
+        } else if (v->kind == ESF_NVS_KIND_STR) {
+            json_utf8(b, v->data, str_len(v));
+        } else {
+            json_b64(b, v->data, v->len);
+            sb_addf(b, ", \"encoding\": \"base64\", \"size\": %zu", v->len);
+        }
+        sb_addf(b, ", \"page\": %u, \"entry\": %u}", it->page, it->entry);
+    }
+    sb_add(b, img->nvalues ? "\n  ]\n}\n" : "]\n}\n");
+}
+
+/* ---- generator CSV */
+
+static bool csv_needs_quotes(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (d[i] == ',' || d[i] == '"' || d[i] == '\n' || d[i] == '\r')
+            return true;
+    return n > 0 && (d[0] == ' ' || d[n - 1] == ' ');
+}
+
+static void csv_field(sb *b, const uint8_t *d, size_t n)
+{
+    if (!csv_needs_quotes(d, n)) {
+        sb_addn(b, (const char *)d, n);
+        return;
+    }
+    sb_add(b, "\"");
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] == '"')
+            sb_add(b, "\"");
+        sb_addn(b, (const char *)&d[i], 1);
+    }
+    sb_add(b, "\"");
+}
+
+/* text a CSV cell can carry unchanged through the generator: valid UTF-8, no NUL, no CR, no
+ * physical line starting with '#' (the generator drops those before parsing) */
+static bool csv_text_ok(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if (d[i] == 0 || d[i] == '\r' || (d[i] == '#' && (i == 0 || d[i - 1] == '\n')))
+            return false;
+        if (utf8_next(d, n, &i) == 0xFFFD && !(i >= 3 && !memcmp(d + i - 3, "\xEF\xBF\xBD", 3)))
+            return false;
+    }
+    return true;
+}
+
+static const esf_nvs_value *value_of_item(const esf_nvs_image *img, size_t item)
+{
+    for (size_t i = 0; i < img->nvalues; i++)
+        if (img->values[i].item == item)
+            return &img->values[i];
+    return NULL;
+}
+
+/* the v2 blob value whose first chunk is the record `k` */
+static const esf_nvs_value *blob_of_first_chunk(const esf_nvs_image *img, size_t k)
+{
+    const esf_nvs_rec *ch = &img->items[k];
+    for (size_t i = 0; i < img->nvalues; i++) {
+        const esf_nvs_value *v = &img->values[i];
+        const esf_nvs_rec *ix = &img->items[v->item];
+        if (v->kind == ESF_NVS_KIND_BLOB && v->ns == ch->ns && !strcmp(v->key, ch->key) &&
+            ix->chunk_start == ch->chunk && ch->live)
+            return v;
+    }
+    return NULL;
+}
+
+static bool all_eq(const uint8_t *d, size_t n, uint8_t c)
+{
+    for (size_t i = 0; i < n; i++)
+        if (d[i] != c)
+            return false;
+    return true;
+}
+
+/* blob_fill / blob_sz_fill forms, so that the generator sees the literal text again (it derives
+ * ap.pmk_info from the ap.ssid / ap.passwd text) */
+static bool fill_form(sb *b, const uint8_t *d, size_t n)
+{
+    if (n >= 4) {
+        uint32_t l = esf_le32(d);
+        if (l <= n - 4 && csv_text_ok(d + 4, l) && (l == n - 4 || all_eq(d + 4 + l, n - 4 - l,
+                                                                        d[n - 1]))) {
+            sb_addf(b, "blob_sz_fill(%zu;0x%02x),", n - 4, l == n - 4 ? 0 : d[n - 1]);
+            csv_field(b, d + 4, l);
+            return true;
+        }
+    }
+    if (n > 0) {
+        size_t l = n;
+        while (l > 0 && d[l - 1] == d[n - 1])
+            l--;
+        if (csv_text_ok(d, l)) {
+            sb_addf(b, "blob_fill(%zu;0x%02x),", n, d[n - 1]);
+            csv_field(b, d, l);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_key(const esf_nvs_rec *it, const char *k) { return !strcmp(it->key, k); }
+
+static bool wifi_injected(const esf_nvs_rec *it, const uint8_t *d, size_t n)
+{
+    if (is_key(it, "sta.apinfo"))
+        return n == 140 && all_eq(d, n, 0xFF);
+    if (is_key(it, "sta.pmk"))
+        return n == 32 && all_eq(d, n, 0);
+    if (is_key(it, "sta.apsw"))
+        return n == 2 && all_eq(d, n, 0);
+    return false;
+}
+
+static bool has_key(const esf_nvs_image *img, uint8_t ns, const char *key)
+{
+    for (size_t i = 0; i < img->nitems; i++)
+        if (img->items[i].ns == ns && is_key(&img->items[i], key))
+            return true;
+    return false;
+}
+
+static int unsupported(esf_error *err, const esf_nvs_rec *it, const char *why)
+{
+    return esf_error_at(err, ESF_ERR_UNSUPPORTED, NULL,
+                        (int64_t)esf_nvs_entry_offset(it->page, it->entry),
+                        "page %u entry %u, key '%s': %s; a generator CSV cannot reproduce it",
+                        it->page, it->entry, it->key, why);
+}
+
+static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err)
+{
+    unsigned ns_count = 0, cur = 0;
+    bool sta_seen = false, sta_skipped[3] = { false };
+    unsigned version = image_version(img);
+    sb_addf(b, "# espforge nvs dump: %u pages; regenerate with: espforge nvs_partition_gen "
+               "generate THIS.csv OUT.bin 0x%zx --version %u\n",
+            img->npages, img->size, version);
+    sb_add(b, "key,type,encoding,value\n");
+    for (size_t k = 0; k < img->nitems; k++) {
+        const esf_nvs_rec *it = &img->items[k];
+        const uint8_t *d = it->data;
+        size_t n = it->size;
+        if (it->ns == 0 && it->type == ESF_NVS_TYPE_U8) {
+            bool later = false;
+            for (size_t j = k + 1; j < img->nitems; j++)
+                later |= img->items[j].ns == 0 && img->items[j].type == ESF_NVS_TYPE_U8 &&
+                         img->items[j].num == it->num;
+            if (it->num == ns_count + 1 && !later) {
+                if (!csv_text_ok((const uint8_t *)it->key, it->keylen) || it->key[0] == '#')
+                    return unsupported(err, it, "namespace name not representable");
+                csv_field(b, (const uint8_t *)it->key, it->keylen);
+                sb_add(b, ",namespace,,\n");
+                cur = (unsigned)it->num;
+                ns_count++;
+                continue;
+            }
+        }
+        if (it->ns != cur) {
+            const char *name = esf_nvs_image_ns_name(img, it->ns);
+            if (it->ns == 0 || !name || it->ns > ns_count)
+                return unsupported(err, it, "item in a namespace the CSV cannot select");
+            /* back to an earlier namespace: fine for espforge's generator; the reference
+             * (0.1.4 ... 0.2.0) writes such rows to the newest namespace instead */
+            csv_field(b, (const uint8_t *)name, strlen(name));
+            sb_add(b, ",namespace,,\n");
+            cur = it->ns;
+        }
+        if (it->type == ESF_NVS_TYPE_BLOB_IDX ||
+            (it->type == ESF_NVS_TYPE_BLOB_DATA && !blob_of_first_chunk(img, k)))
+            continue; /* written with its blob's first chunk; stale chunks are not data */
+        if (it->type == ESF_NVS_TYPE_BLOB_DATA) {
+            const esf_nvs_value *v = blob_of_first_chunk(img, k);
+            d = v->data;
+            n = v->len;
+        }
+        if (it->type == ESF_NVS_TYPE_BLOB_DATA || it->type == ESF_NVS_TYPE_BLOB) {
+            static const char *const sta[3] = { "sta.apinfo", "sta.pmk", "sta.apsw" };
+            bool skip = false;
+            for (int s = 0; s < 3; s++)
+                if (sta_seen && !sta_skipped[s] && is_key(it, sta[s]) && wifi_injected(it, d, n))
+                    skip = sta_skipped[s] = true;
+            if (is_key(it, "ap.pmk_info") && n == 132 && all_eq(d, 100, 0) &&
+                has_key(img, it->ns, "ap.ssid") && has_key(img, it->ns, "ap.passwd") &&
+                has_key(img, it->ns, "ap.authmode"))
+                skip = true;
+            if (skip)
+                continue;
+        }
+        if (!csv_text_ok((const uint8_t *)it->key, it->keylen) || it->key[0] == '#' ||
+            !it->keylen)
+            return unsupported(err, it, "key not representable");
+        csv_field(b, (const uint8_t *)it->key, it->keylen);
+        if (esf_nvs_type_is_prim(it->type)) {
+            const esf_nvs_value *v = value_of_item(img, k);
+            esf_nvs_value tmp = { .type = it->type, .num = it->num };
+            if (it->type == ESF_NVS_TYPE_FLOAT || it->type == ESF_NVS_TYPE_DOUBLE)
+                return unsupported(err, it, "float types have no generator encoding");
+            sb_addf(b, ",data,%s,", native_type(v ? v : &tmp));
+            add_value_int(b, v ? v : &tmp);
+        } else if (it->type == ESF_NVS_TYPE_STR) {
+            bool nul = n > 0 && d[n - 1] == 0;
+            if (!csv_text_ok(d, nul ? n - 1 : n))
+                return unsupported(err, it, "string holds bytes a CSV cell cannot carry");
+            sb_add(b, nul ? ",data,string," : ",data,STRING,");
+            csv_field(b, d, nul ? n - 1 : n);
+        } else {
+            sb_add(b, ",data,");
+            if (!((is_key(it, "ap.ssid") || is_key(it, "ap.passwd")) && fill_form(b, d, n))) {
+                if (base64) {
+                    sb_add(b, "base64,");
+                    b64(b, d, n);
+                } else {
+                    sb_add(b, "hex2bin,");
+                    add_hex(b, d, n);
+                }
+            }
+        }
+        sb_add(b, "\n");
+        if (is_key(it, "sta.ssid") || is_key(it, "sta.pswd"))
+            sta_seen = true;
+    }
+    return ESF_OK;
+}
+
+int esf_nvs_dump(FILE *out, const esf_nvs_image *img, const esf_nvs_dump_opts *opts,
+                 esf_error *err)
+{
+    sb b = { 0 };
+    int rc = ESF_OK;
+    if (!out || !img || !opts)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_dump: NULL argument");
+    switch (opts->format) {
+    case ESF_NVS_DUMP_TEXT: dump_text(&b, img); break;
+    case ESF_NVS_DUMP_JSON: dump_json(&b, img); break;
+    case ESF_NVS_DUMP_CSV: rc = dump_csv(&b, img, opts->blob_base64, err); break;
+    default: rc = esf_error_set(err, ESF_ERR_INVALID_ARG, "unknown dump format %d", opts->format);
+    }
+    if (rc == ESF_OK)
+        rc = sb_flush(&b, out, err);
+    sb_free(&b);
+    return rc;
+}
+
+/* ---- native check report */
+
+static const char *sev_name(esf_nvs_severity s)
+{
+    return s == ESF_NVS_SEV_ERROR ? "error" : s == ESF_NVS_SEV_WARN ? "warning" : "info";
+}
+
+int esf_nvs_report_print(FILE *out, const esf_nvs_report *rep, uint64_t base, bool json,
+                         esf_error *err)
+{
+    sb b = { 0 };
+    if (!out || !rep)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_report_print: NULL argument");
+    if (json)
+        sb_addf(&b, "{\n  \"errors\": %u,\n  \"warnings\": %u,\n  \"findings\": [", rep->errors,
+                rep->warnings);
+    size_t shown = 0;
+    for (size_t i = 0; i < rep->count; i++) {
+        const esf_nvs_finding *f = &rep->items[i];
+        /* info lines (page CRC OK ...) only in JSON */
+        if (!json && f->severity == ESF_NVS_SEV_INFO)
+            continue;
+        if (json) {
+            sb_addf(&b, "%s\n    {\"rule\": \"%s\", \"severity\": \"%s\", \"reference\": %s, "
+                        "\"page\": %d, \"entry\": %d, \"offset\": ", shown++ ? "," : "",
+                    esf_nvs_rule_id(f->rule), sev_name(f->severity),
+                    f->reference ? "true" : "false", f->page, f->entry);
+            if (f->offset < 0)
+                sb_add(&b, "null");
+            else
+                sb_addf(&b, "%" PRIu64, base + (uint64_t)f->offset);
+            sb_addf(&b, ", \"namespace\": %u, \"key\": ", f->ns);
+            json_utf8(&b, (const uint8_t *)f->key, strlen(f->key));
+            sb_add(&b, ", \"message\": ");
+            json_utf8(&b, (const uint8_t *)f->msg, strlen(f->msg));
+            sb_add(&b, "}");
+            continue;
+        }
+        shown++;
+        if (f->page < 0)
+            sb_add(&b, "partition: ");
+        else if (f->entry < 0)
+            sb_addf(&b, "page %d (offset 0x%" PRIx64 "): ", f->page, base + (uint64_t)f->offset);
+        else
+            sb_addf(&b, "page %d entry %d (offset 0x%" PRIx64 "): ", f->page, f->entry,
+                    base + (uint64_t)f->offset);
+        sb_addf(&b, "%s: %s [%s]\n", sev_name(f->severity), f->msg, esf_nvs_rule_id(f->rule));
+    }
+    if (json)
+        sb_add(&b, shown ? "\n  ]\n}\n" : "]\n}\n");
+    else
+        sb_addf(&b, "%u error(s), %u warning(s)\n", rep->errors, rep->warnings);
+    int rc = sb_flush(&b, out, err);
+    sb_free(&b);
+    return rc;
+}
