@@ -224,7 +224,7 @@ const esf_part_entry *esf_part_table_find(const esf_part_table *t, const char *l
 const esf_part_entry *esf_part_table_find_type(const esf_part_table *t, int type, int subtype,
                                                const esf_part_entry *after);
 
-/* ---- ESP-IDF's predefined tables (components/partition_table/*.csv) */
+/* ---- ESP-IDF's predefined tables (components/partition_table/partitions_*.csv) */
 
 /** CSV text of a predefined table by short name ("singleapp", "two_ota_large", ...; the
  *  "partitions_" prefix and ".csv" suffix are also accepted), or NULL. */
