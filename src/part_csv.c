@@ -33,7 +33,7 @@ static int decode_wide(const uint8_t *s, size_t n, int unit, bool be, char **out
 {
     if (n % (size_t)unit)
         return esf_error_at(err, ESF_ERR_PARSE, source, (int64_t)n,
-                            "CSV text is not valid UTF-%d: truncated data", unit * 8);
+                            "CSV text is not valid UTF-%d: truncated data" PART_CRASH_NOTE, unit * 8);
     uint8_t *o = malloc(n / (size_t)unit * 4 + 1);
     if (!o)
         return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory");
@@ -56,7 +56,7 @@ static int decode_wide(const uint8_t *s, size_t n, int unit, bool be, char **out
         if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
             free(o);
             return esf_error_at(err, ESF_ERR_PARSE, source, (int64_t)i,
-                                "CSV text is not valid UTF-%d at byte %zu", unit * 8, i);
+                                "CSV text is not valid UTF-%d at byte %zu" PART_CRASH_NOTE, unit * 8, i);
         }
         k += (size_t)put_utf8(o + k, cp);
     }
@@ -86,7 +86,7 @@ static int decode_text(const uint8_t *s, size_t n, char **out, size_t *olen, con
             else if ((s[i] & 0xC0) != 0x80) col++;
         }
         return esf_error_loc(err, ESF_ERR_PARSE, source, line, col,
-                             "CSV text is not valid UTF-8 (byte 0x%02x at offset %zu)", s[ok], ok);
+                             "CSV text is not valid UTF-8 (byte 0x%02x at offset %zu)" PART_CRASH_NOTE, s[ok], ok);
     }
     char *o = malloc(n + 1);
     if (!o)
@@ -328,7 +328,7 @@ static int parse_int_kw(row_ctx *c, const field *f, const char *v, size_t n, par
         if (rc < 0)
             return rc;
         if (x > PART_BIG / mult || x < -PART_BIG / mult)
-            return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range", (int)f->len, f->p);
+            return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range" PART_CRASH_NOTE, (int)f->len, f->p);
         *out = x * mult;
         return ESF_OK;
     }
@@ -339,12 +339,12 @@ static int parse_int_kw(row_ctx *c, const field *f, const char *v, size_t n, par
     int rc = esf_parse_int_n(b, (size_t)(e - b), &x, NULL);
     if (rc == ESF_OK && b < e && memchr(b, '\0', (size_t)(e - b)) == NULL) {
         if (x > PART_BIG || x < -PART_BIG)
-            return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range", (int)f->len, f->p);
+            return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range" PART_CRASH_NOTE, (int)f->len, f->p);
         *out = x;
         return ESF_OK;
     }
     if (rc == ESF_ERR_RANGE)
-        return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range", (int)f->len, f->p);
+        return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range" PART_CRASH_NOTE, (int)f->len, f->p);
     if (kws.n == 0)
         return row_err(c, ESF_ERR_PARSE, f, true, "Invalid field value %.*s", (int)n, v);
     for (size_t i = 0; i < kws.n; i++)
@@ -457,7 +457,7 @@ static int parse_row(row_ctx *c, const field *fs, size_t nf, row *r)
     /* what the reference silently gets wrong */
     size_t nlen = fs[0].len;
     if (memchr(fs[0].p, '\0', nlen))
-        return row_err(c, ESF_ERR_PARSE, &fs[0], false, "partition name contains a NUL character");
+        return row_err(c, ESF_ERR_PARSE, &fs[0], false, "partition name contains a NUL character" PART_CRASH_NOTE);
     if (o->strict) {
         if (memchr(fs[0].p, '"', nlen) || memchr(fs[0].p, '\'', nlen))
             return row_err(c, ESF_ERR_PARSE, &fs[0], false,
@@ -474,7 +474,7 @@ static int parse_row(row_ctx *c, const field *fs, size_t nf, row *r)
             return row_err(c, ESF_ERR_TOO_LONG, &fs[0], false,
                            "partition name '%.*s' is %zu bytes; the binary table holds at most 16",
                            (int)nlen, fs[0].p, nlen);
-        esf_warn_loc(o->warn, c->source, c->line, fs[0].col,
+        part_warn_own(o->warn, c->source, c->line, fs[0].col,
                      "partition name '%.*s' is %zu bytes; the binary table keeps only the first 16 "
                      "bytes ('%.16s'), as gen_esp32part.py does without a word",
                      (int)nlen, fs[0].p, nlen, fs[0].p);
@@ -495,7 +495,7 @@ static bool row_eq(const row *a, const row *b)
            a->has_offset == b->has_offset && a->offset == b->offset && a->size == b->size;
 }
 
-#define MAX_FIELDS 4096
+#define MAX_FIELDS 7 /* name..flags and the first extra one */
 
 int esf_part_csv_parse(esf_part_table **out, const char *text, size_t len, const char *source,
                        const esf_part_opts *opts, esf_error *err)
@@ -566,22 +566,24 @@ int esf_part_csv_parse(esf_part_table **out, const char *text, size_t len, const
         }
         /* line + ",,,," split on ',' and stripped */
         size_t nf = 0;
+        field extra = { NULL, 0, 0 };
         const char *f0 = ls;
         for (const char *v = ls;; v++) {
             if (v == le || *v == ',') {
-                if (nf == MAX_FIELDS) {
-                    field f = { f0, 0, (uint32_t)(f0 - line.p) + 1 };
-                    rc = row_err(&c, ESF_ERR_PARSE, &f, false, "too many fields");
-                    goto done;
-                }
                 const char *b = f0, *e = v;
                 py_strip(&b, &e);
-                fs[nf++] = (field){ b, (size_t)(e - b), (uint32_t)(b - line.p) + 1 };
+                field f = { b, (size_t)(e - b), (uint32_t)(b - line.p) + 1 };
+                if (nf < MAX_FIELDS)
+                    fs[nf++] = f;
+                else if (f.len && !extra.len)
+                    extra = f;  /* fields past the 7th: only whether one is non-empty matters */
                 if (v == le)
                     break;
                 f0 = v + 1;
             }
         }
+        if (extra.len && fs[MAX_FIELDS - 1].len == 0)
+            fs[MAX_FIELDS - 1] = extra;
         while (nf < 6) {
             fs[nf] = (field){ le, 0, (uint32_t)(le - line.p) + 1 };
             nf++;

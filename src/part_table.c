@@ -112,6 +112,22 @@ const char *esf_part_subtype_name(const esf_part_keywords *kw, int64_t type, int
     return NULL;
 }
 
+void part_warn_own(const esf_warn_sink *sink, const char *source, uint32_t line, uint32_t column,
+                   const char *fmt, ...)
+{
+    if (!sink || !sink->fn)
+        return;
+    esf_error w;
+    va_list ap;
+    va_start(ap, fmt);
+    esf_error_vset(&w, ESF_ERR_INVALID, fmt, ap);
+    va_end(ap);
+    snprintf(w.source, sizeof w.source, "%s", source ? source : "");
+    w.line = line;
+    w.column = column;
+    sink->fn(sink->ctx, &w);
+}
+
 void esf_part_keywords_free(esf_part_keywords *kw)
 {
     if (!kw)
@@ -222,13 +238,13 @@ int esf_part_keywords_new(esf_part_keywords **out, const char *const *extras, si
         }
         if (nf < 3) {
             rc = esf_error_set(err, ESF_ERR_PARSE,
-                               "Error parsing custom subtypes: '%s' is not TYPE,NAME,VALUE", arg);
+                               "Error parsing custom subtypes: '%s' is not TYPE,NAME,VALUE" PART_CRASH_NOTE, arg);
             goto done;
         }
         int64_t value;
         if (parse_hex16(f[2], fl[2], &value) < 0) {
             rc = esf_error_set(err, ESF_ERR_PARSE,
-                               "Error parsing custom subtypes: invalid hex value '%.*s' in '%s'",
+                               "Error parsing custom subtypes: invalid hex value '%.*s' in '%s'" PART_CRASH_NOTE,
                                (int)fl[2], f[2], arg);
             goto done;
         }
@@ -253,13 +269,13 @@ int esf_part_keywords_new(esf_part_keywords **out, const char *const *extras, si
             }
             if (type == t) {
                 rc = esf_error_set(err, ESF_ERR_EXISTS,
-                                   "Found duplicate value in partition subtype ('%s')", arg);
+                                   "Found duplicate value in partition subtype ('%s')" PART_CRASH_NOTE, arg);
                 goto done;
             }
         }
         if (type < 0) {
             rc = esf_error_set(err, ESF_ERR_PARSE,
-                               "Error parsing custom subtypes: Invalid partition type '%.*s' in '%s'",
+                               "Error parsing custom subtypes: Invalid partition type '%.*s' in '%s'" PART_CRASH_NOTE,
                                (int)fl[0], f[0], arg);
             goto done;
         }
@@ -278,7 +294,7 @@ int esf_part_keywords_new(esf_part_keywords **out, const char *const *extras, si
                                    (int)fl[1], f[1], why);
                 goto done;
             }
-            esf_warn_loc(warn, NULL, 0, 0, "extra subtype name '%.*s' %s: a CSV can never use it",
+            part_warn_own(warn, NULL, 0, 0, "extra subtype name '%.*s' %s: a CSV can never use it",
                          (int)fl[1], f[1], why);
         }
         if ((rc = kw_append(kw, type, f[1], fl[1], value)) < 0)
@@ -306,11 +322,11 @@ void esf_part_opts_init(esf_part_opts *o)
 int esf_part_opts_check(const esf_part_opts *o, esf_error *err)
 {
     if (o->table_offset < -PART_BIG || o->table_offset > PART_BIG)
-        return esf_error_set(err, ESF_ERR_RANGE, "table offset 0x%" PRIx64 " is out of range",
+        return esf_error_set(err, ESF_ERR_RANGE, "table offset 0x%" PRIx64 " is out of range" PART_CRASH_NOTE,
                              (uint64_t)o->table_offset);
     if (o->has_primary_bootloader_offset) {
         if (o->primary_bootloader_offset < -PART_BIG || o->primary_bootloader_offset > PART_BIG)
-            return esf_error_set(err, ESF_ERR_RANGE, "primary bootloader offset is out of range");
+            return esf_error_set(err, ESF_ERR_RANGE, "primary bootloader offset is out of range" PART_CRASH_NOTE);
         if (o->primary_bootloader_offset >= o->table_offset) {
             char a[32], b[32];
             return esf_error_set(err, ESF_ERR_INVALID_ARG,
@@ -322,7 +338,7 @@ int esf_part_opts_check(const esf_part_opts *o, esf_error *err)
     }
     if (o->has_recovery_bootloader_offset &&
         (o->recovery_bootloader_offset < -PART_BIG || o->recovery_bootloader_offset > PART_BIG))
-        return esf_error_set(err, ESF_ERR_RANGE, "recovery bootloader offset is out of range");
+        return esf_error_set(err, ESF_ERR_RANGE, "recovery bootloader offset is out of range" PART_CRASH_NOTE);
     if (o->secure < 0 || o->secure > 2)
         return esf_error_set(err, ESF_ERR_INVALID_ARG, "secure must be none, v1 or v2");
     return ESF_OK;
@@ -836,7 +852,7 @@ int esf_part_table_encode(const esf_part_table *t, const esf_part_opts *opts,
         if (what) {
             char a[32], b[32];
             return entry_err(err, ESF_ERR_RANGE, t, e,
-                             "partition '%s': %s %s does not fit the binary format (0..%s)",
+                             "partition '%s': %s %s does not fit the binary format (0..%s)" PART_CRASH_NOTE,
                              e->name, what, part_hex(a, sizeof a, v), part_hex(b, sizeof b, max));
         }
     }
@@ -989,7 +1005,7 @@ int esf_part_table_decode_image(esf_part_table **out, const uint8_t *img, size_t
         while (nl < ESF_PART_NAME_LEN && r[12 + nl]) nl++;
         if (part_utf8_valid_prefix(r + 12, nl) != nl) {
             rc = esf_error_at(err, ESF_ERR_CORRUPT, source, at + 12,
-                              "partition name is not valid UTF-8 (gen_esp32part.py crashes on it)");
+                              "partition name is not valid UTF-8" PART_CRASH_NOTE);
             goto done;
         }
         if (esf_le16(r) != ESF_PART_MAGIC) {

@@ -42,6 +42,16 @@ int part_is_primary(const esf_part_keywords *kw, int64_t type, int64_t subtype);
  *  valid prefix of s[0..n). */
 size_t part_utf8_valid_prefix(const uint8_t *s, size_t n);
 
+/** Emit one of espforge's own warnings (code ESF_ERR_INVALID, so front ends can tell it from
+ *  the reference's verbatim lines, which have code ESF_OK). */
+void part_warn_own(const esf_warn_sink *sink, const char *source, uint32_t line, uint32_t column,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** Appended to every message about input on which gen_esp32part.py crashes (traceback) rather
+ *  than printing an error; the drop-in twin uses it to tell its own messages from the
+ *  reference's texts. */
+#define PART_CRASH_NOTE " (gen_esp32part.py crashes on this input)"
+
 /** Bytes above which a number is refused (the reference would crash packing it). */
 #define PART_BIG ((int64_t)1 << 48)
 
