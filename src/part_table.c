@@ -578,17 +578,23 @@ int esf_part_table_summary(const esf_part_table *t, const esf_part_keywords *kw,
 {
     (void)kw;
     sbuf s = { 0 };
-    sb_printf(&s, "## Label            Usage          Type ST Offset   Length   Size   Flags\n");
+    sb_printf(&s, "## %-16s %-16s %-2s %-2s %-8s %-8s %-6s %s\n", "Label", "Usage", "Ty", "ST", "Offset",
+              "Length", "Size", "Flags");
     for (size_t i = 0; i < t->count; i++) {
         const esf_part_entry *e = &t->entries[i];
         char zb[32];
         const char *flags = (e->flags & 3) == 3 ? "encrypted:readonly"
                           : (e->flags & 1)      ? "encrypted"
                           : (e->flags & 2)      ? "readonly" : "";
-        sb_printf(&s, "%2zu %-16s %-16s %02" PRIx64 " %02" PRIx64 " %08" PRIx64 " %08" PRIx64
-                  " %-6s %s\n", i, e->name, usage_text(e), e->type & 0xff, e->subtype & 0xff,
-                  (uint64_t)e->offset & 0xffffffffu, (uint64_t)e->size & 0xffffffffu,
-                  size_text(zb, sizeof zb, e->size), flags);
+        char tail[64];
+        size_text(zb, sizeof zb, e->size);
+        if (*flags)
+            snprintf(tail, sizeof tail, "%-6s %s", zb, flags);
+        else
+            snprintf(tail, sizeof tail, "%s", zb);
+        sb_printf(&s, "%2zu %-16s %-16s %02" PRIx64 " %02" PRIx64 " %08" PRIx64 " %08" PRIx64 " %s\n",
+                  i, e->name, usage_text(e), e->type & 0xff, e->subtype & 0xff,
+                  (uint64_t)e->offset & 0xffffffffu, (uint64_t)e->size & 0xffffffffu, tail);
     }
     sb_printf(&s, "End of partition table\n");
     return sb_finish(&s, out, err);
