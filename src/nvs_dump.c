@@ -173,15 +173,31 @@ static void add_int(sb *b, int64_t v, bool u64)
         sb_addf(b, "%" PRId64, v);
 }
 
-static void type_field(sb *b, uint8_t t)
+/* a fixed-size item's value as nvs_tool prints it: the integer, or `none` for unknown types */
+static void tool_value(sb *b, const uint8_t *e, const char *none)
+{
+    int64_t v;
+    bool u;
+    if (tool_int(e, &v, &u))
+        add_int(b, v, u);
+    else
+        sb_add(b, none);
+}
+
+/* nvs_tool's type text: the name, or 0xNN for codes it does not know */
+static const char *tool_type_text(uint8_t t, char hex[8])
 {
     const char *n = esf_nvs_tool_type_name(t);
+    if (n)
+        return n;
+    snprintf(hex, 8, "0x%02x", t);
+    return hex;
+}
+
+static void type_field(sb *b, uint8_t t)
+{
     char hex[8];
-    if (!n) {
-        snprintf(hex, sizeof hex, "0x%02x", t);
-        n = hex;
-    }
-    sb_addf(b, "%-10s", n);
+    sb_addf(b, "%-10s", tool_type_text(t, hex));
 }
 
 static bool printable(uint8_t c)
@@ -320,13 +336,8 @@ static void dump_everything(sb *b, const esf_nvs_image *img, bool written_only, 
             sb_add(b, " | ");
             tool_key(b, e);
             sb_add(b, ": ");
-            int64_t v;
-            bool u;
             if (!tool_is_var(e[1])) {
-                if (tool_int(e, &v, &u))
-                    add_int(b, v, u);
-                else
-                    sb_add(b, "None");
+                tool_value(b, e, "None");
             } else if (e[1] == ESF_NVS_TYPE_BLOB_IDX) {
                 sb_addf(b, "Size=%u, ChunkCount=%u, ChunkStart=%u", esf_le32(e + 24), e[28],
                         e[29]);
@@ -424,14 +435,9 @@ static void dump_minimal(sb *b, const esf_nvs_image *img, bool color)
             ns_label(b, &ns, e[0], color);
             sb_add(b, ":");
             key_label(b, e, color);
-            int64_t v;
-            bool u;
             if (!tool_is_var(e[1])) {
                 sb_add(b, " = ");
-                if (tool_int(e, &v, &u))
-                    add_int(b, v, u);
-                else
-                    sb_add(b, "None");
+                tool_value(b, e, "None");
             } else if (e[1] == ESF_NVS_TYPE_BLOB_DATA) {
                 sb_addf(b, "[%u] = ", e[3] >= 128 ? e[3] - 128u : e[3]);
             } else if (e[1] == ESF_NVS_TYPE_STR) {
@@ -748,11 +754,8 @@ static void json_entry(sb *b, const esf_nvs_page *pg, unsigned index, const esf_
     sb_addf(b, "\"namespace\": %u,", e[0]);
     json_indent(b, 2, d + 1);
     sb_add(b, "\"type\": ");
-    const char *tn = esf_nvs_tool_type_name(e[1]);
-    if (tn)
-        sb_addf(b, "\"%s\",", tn);
-    else
-        sb_addf(b, "\"0x%02x\",", e[1]);
+    char hex[8];
+    sb_addf(b, "\"%s\",", tool_type_text(e[1], hex));
     json_indent(b, 2, d + 1);
     sb_addf(b, "\"span\": %u,", e[2]);
     json_indent(b, 2, d + 1);
@@ -922,20 +925,12 @@ static void json_minimal(sb *b, const esf_nvs_image *img)
             json_latin1(b, e + 8, tool_key_len(e));
             sb_add(b, ",");
             json_indent(b, 4, 2);
-            const char *tn = esf_nvs_tool_type_name(e[1]);
-            if (tn)
-                sb_addf(b, "\"encoding\": \"%s\",", tn);
-            else
-                sb_addf(b, "\"encoding\": \"0x%02x\",", e[1]);
+            char hex[8];
+            sb_addf(b, "\"encoding\": \"%s\",", tool_type_text(e[1], hex));
             json_indent(b, 4, 2);
             sb_add(b, "\"data\": ");
-            int64_t v;
-            bool u;
             if (!tool_is_var(e[1])) {
-                if (tool_int(e, &v, &u))
-                    add_int(b, v, u);
-                else
-                    sb_add(b, "null");
+                tool_value(b, e, "null");
             } else {
                 size_t len = slot_payload(s, e);
                 if (e[1] == ESF_NVS_TYPE_STR) {
@@ -980,14 +975,9 @@ static void tool_dup_line(sb *b, const esf_nvs_image *img, const esf_nvs_finding
     const esf_nvs_page *pg = &img->pages[f->page];
     const uint8_t *e = esf_nvs_page_entry(pg, (unsigned)f->entry);
     sb line = { 0 }, type = { 0 };
-    int64_t v;
-    bool u;
     if (e[0] == 0) {
         sb_add(&type, "namespace (");
-        if (tool_int(e, &v, &u))
-            add_int(&type, v, u);
-        else
-            sb_add(&type, "None");
+        tool_value(&type, e, "None");
         sb_add(&type, ")");
     } else {
         sb_add(&type, esf_nvs_tool_type_name(e[1]));
