@@ -353,15 +353,16 @@ done:
 
 /* ---- generate / encrypt ---- */
 
-static void report_gen_error(int rc, const esf_error *err)
+static void report_gen_error(const esf_nvs_gen *g, int rc, const esf_error *err)
 {
+    const char *full = esf_nvs_gen_error_text(g);
     if (rc == ESF_ERR_INVALID) {  /* InputError */
-        printf("\nError:\n%s\n\nWarning: NVS binary not created...\n", err->msg);
+        printf("\nError:\n%s\n\nWarning: NVS binary not created...\n", *full ? full : err->msg);
         cli_print_error("error", err);
         return;
     }
     if (rc == ESF_ERR_RANGE && !strncmp(err->msg, "Packing error", 13))
-        printf("%s\n", err->msg);
+        printf("%s\n", *full ? full : err->msg);
     cli_print_error("error", err);
 }
 
@@ -408,7 +409,7 @@ static int generate(twin_args *a, bool encr, const uint8_t *key_in)
             goto done;
         }
         if ((e = esf_nvs_gen_add_csv(g, (const char *)csv, len, a->inputs[i], &err))) {
-            report_gen_error(e, &err);
+            report_gen_error(g, e, &err);
             if (e == ESF_ERR_INVALID)
                 rc = EXIT_INPUT_ERROR;
             goto done;

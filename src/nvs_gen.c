@@ -69,6 +69,7 @@ struct esf_nvs_gen {
     uint8_t *scratch; size_t scratch_cap;     /* decoded values */
     uint8_t *file; size_t file_len;           /* type=file content */
     const esf_nvs_row *row;                   /* row being written (places) */
+    char *errtext;                            /* full text of the last error */
 };
 
 /* ---- errors and warnings ---- */
@@ -92,13 +93,25 @@ static uint32_t row_col(const esf_nvs_gen *g, enum col c)
 __attribute__((format(printf, 5, 6)))
 static int fail(esf_nvs_gen *g, esf_error *err, int code, enum col c, const char *fmt, ...)
 {
-    char msg[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
+    free(g->errtext);
+    g->errtext = malloc(n > 0 ? (size_t)n + 1 : 1);
+    if (g->errtext) {
+        va_start(ap, fmt);
+        vsnprintf(g->errtext, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     g->failed = true;
-    return esf_error_loc(err, code, row_src(g), g->row ? g->row->line : 0, row_col(g, c), "%s", msg);
+    return esf_error_loc(err, code, row_src(g), g->row ? g->row->line : 0, row_col(g, c), "%s",
+                         g->errtext ? g->errtext : "out of memory");
+}
+
+const char *esf_nvs_gen_error_text(const esf_nvs_gen *g)
+{
+    return g && g->failed && g->errtext ? g->errtext : "";
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -1334,5 +1347,6 @@ void esf_nvs_gen_free(esf_nvs_gen *g)
     free(g->ap_authmode);
     free(g->scratch);
     free(g->file);
+    free(g->errtext);
     free(g);
 }
