@@ -89,7 +89,7 @@ int part_is_primary(const esf_part_keywords *kw, int64_t type, int64_t subtype)
 const char *part_hex(char *buf, size_t len, int64_t v)
 {
     if (v < 0)
-        snprintf(buf, len, "-0x%" PRIx64, (uint64_t)0 - (uint64_t)v);
+        snprintf(buf, len, "0x-%" PRIx64, (uint64_t)0 - (uint64_t)v);  /* Python "0x%x" % -1 */
     else
         snprintf(buf, len, "0x%" PRIx64, (uint64_t)v);
     return buf;
@@ -328,12 +328,14 @@ int esf_part_opts_check(const esf_part_opts *o, esf_error *err)
         if (o->primary_bootloader_offset < -PART_BIG || o->primary_bootloader_offset > PART_BIG)
             return esf_error_set(err, ESF_ERR_RANGE, "primary bootloader offset is out of range" PART_CRASH_NOTE);
         if (o->primary_bootloader_offset >= o->table_offset) {
-            char a[32], b[32];
+            /* f"{v:#x}": the sign goes before the prefix */
+            int64_t p = o->primary_bootloader_offset, t = o->table_offset;
             return esf_error_set(err, ESF_ERR_INVALID_ARG,
                                  "Unsupported configuration. Primary bootloader must be below "
-                                 "partition table. Check --primary-bootloader-offset=%s and --offset=%s",
-                                 part_hex(a, sizeof a, o->primary_bootloader_offset),
-                                 part_hex(b, sizeof b, o->table_offset));
+                                 "partition table. Check --primary-bootloader-offset=%s0x%" PRIx64
+                                 " and --offset=%s0x%" PRIx64,
+                                 p < 0 ? "-" : "", p < 0 ? (uint64_t)0 - (uint64_t)p : (uint64_t)p,
+                                 t < 0 ? "-" : "", t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t);
         }
     }
     if (o->has_recovery_bootloader_offset &&
