@@ -137,6 +137,10 @@ static int walk_page(esf_nvs *s, uint32_t p)
         if (!whole) {
             if ((rc = nvs_set_states(s, p, i, span, ESF_NVS_ENTRY_ERASED, !s->ro)) != ESF_OK)
                 return rc;
+            /* the span may reach past the append point (a torn ERASED mark can read back as
+             * WRITTEN on a header whose payload never landed): appends go after it */
+            if (active && i + span > s->pg[p].next_free)
+                s->pg[p].next_free = (uint8_t)(i + span);
             i += span;
             continue;
         }
