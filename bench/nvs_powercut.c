@@ -405,6 +405,8 @@ static void check_image(sweep *sw, const uint8_t *img, uint64_t seed)
         recovery_ops = esf_flash_fault_ops(&f);
     esf_nvs_deinit(s);
     esf_flash_close(&f);
+    if (sw->verbose && recovery_ops > 8)
+        fprintf(stderr, "cut %zu: %" PRIu64 " recovery ops\n", sw->where, recovery_ops);
     sw->nested = -1;
     verify(sw, &ram);
     esf_flash_close(&ram);
