@@ -580,6 +580,7 @@ int main(int argc, char **argv)
     free(op_start);
     free(img);
     free(cut);
+    free(sw.dump);
     free(rec.ops);
     free(rec.bytes);
     return sw.c.lost || sw.c.torn || sw.c.resurrected || sw.c.init_failures ? 1 : 0;
