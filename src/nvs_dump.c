@@ -75,8 +75,11 @@ static void sb_latin1(sb *b, const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] < 0x80) {
-            char c = (char)s[i];
-            sb_addn(b, &c, 1);
+            size_t run = 1;
+            while (i + run < n && s[i + run] < 0x80)
+                run++;
+            sb_addn(b, (const char *)s + i, run);
+            i += run - 1;
         } else {
             char u[2] = { (char)(0xC0 | (s[i] >> 6)), (char)(0x80 | (s[i] & 0x3F)) };
             sb_addn(b, u, 2);
@@ -208,20 +211,33 @@ static bool printable(uint8_t c)
 /* Python's NVS_Entry.dump_raw() */
 static void dump_raw(sb *b, const uint8_t *e)
 {
+    static const char hx[] = "0123456789abcdef";
+    char line[3 * 32 + 1];  /* "xx " per byte and the middle space */
+    size_t k = 0;
     for (int i = 0; i < 32; i++) {
         if (i == 16)
-            sb_add(b, " ");
-        sb_addf(b, "%02x ", e[i]);
+            line[k++] = ' ';
+        line[k++] = hx[e[i] >> 4];
+        line[k++] = hx[e[i] & 15];
+        line[k++] = ' ';
     }
-    sb_add(b, " ");
+    sb_addn(b, line, k);
+    char text[2 + 2 * 32];
+    k = 0;
+    text[k++] = ' ';
     for (int i = 0; i < 32; i++) {
         if (i == 16)
-            sb_add(b, " ");
-        if (printable(e[i]))
-            sb_latin1(b, &e[i], 1);
-        else
-            sb_add(b, ".");
+            text[k++] = ' ';
+        if (!printable(e[i])) {
+            text[k++] = '.';
+        } else if (e[i] < 0x80) {
+            text[k++] = (char)e[i];
+        } else { /* the code point of the byte, UTF-8 encoded */
+            text[k++] = (char)(0xC0 | (e[i] >> 6));
+            text[k++] = (char)(0x80 | (e[i] & 0x3F));
+        }
     }
+    sb_addn(b, text, k);
 }
 
 /* namespace table of the dumps: index -> key of Written namespace-0 integer entries (last wins) */
@@ -642,9 +658,9 @@ int esf_nvs_tool_text(FILE *out, const esf_nvs_image *img, esf_nvs_tool_mode mod
 
 static void json_indent(sb *b, int ind, int depth)
 {
-    sb_add(b, "\n");
-    for (int i = 0; i < ind * depth; i++)
-        sb_add(b, " ");
+    static const char nl_spaces[] = "\n                                                  ";
+    size_t n = (size_t)(ind * depth);
+    sb_addn(b, nl_spaces, n + 1 < sizeof nl_spaces ? n + 1 : sizeof nl_spaces - 1);
 }
 
 static void json_cp(sb *b, uint32_t cp)
