@@ -195,6 +195,18 @@ static int parse_args(const char *verb, int argc, char **argv, part_args *a, int
     return 0;
 }
 
+/* parse_args + the positional count; on failure frees what it took and returns the exit code */
+static int verb_args(const char *verb, int argc, char **argv, part_args *a, int min_pos, int max_pos,
+                     const char *want)
+{
+    int rc = parse_args(verb, argc, argv, a, max_pos);
+    if (!rc && a->npos < min_pos)
+        rc = usage_fail(verb, "%s", want);
+    if (rc)
+        free(a->extra);
+    return rc;
+}
+
 static int report(int rc, const esf_error *err)
 {
     return cli_report(rc, err, CLI_EXIT_FAIL);
@@ -259,12 +271,10 @@ static int check_table(part_args *a, const esf_part_table *t, uint8_t bin[ESF_PA
 static int part_gen(int argc, char **argv)
 {
     part_args a;
-    int rc = parse_args("gen", argc, argv, &a, 2);
-    if (rc) {
-        free(a.extra);
+    int rc = verb_args("gen", argc, argv, &a, 1, 2, "want IN.csv OUT.bin");
+    if (rc)
         return rc;
-    }
-    if (a.npos != 2 && !(a.npos == 1 && a.out)) {
+    if (a.npos != 2 && !a.out) {
         free(a.extra);
         return usage_fail("gen", "%s", "want IN.csv OUT.bin");
     }
@@ -290,11 +300,9 @@ static int part_gen(int argc, char **argv)
 static int part_show(int argc, char **argv)
 {
     part_args a;
-    int rc = parse_args("show", argc, argv, &a, 1);
-    if (rc || a.npos != 1) {
-        free(a.extra);
-        return rc ? rc : usage_fail("show", "%s", "want FILE (a CSV, a table binary or a flash image)");
-    }
+    int rc = verb_args("show", argc, argv, &a, 1, 1, "want FILE (a CSV, a table binary or a flash image)");
+    if (rc)
+        return rc;
     esf_error err;
     esf_error_clear(&err);
     esf_part_table *t = NULL;
@@ -321,11 +329,9 @@ static int part_show(int argc, char **argv)
 static int part_check(int argc, char **argv)
 {
     part_args a;
-    int rc = parse_args("check", argc, argv, &a, 1);
-    if (rc || a.npos != 1) {
-        free(a.extra);
-        return rc ? rc : usage_fail("check", "%s", "want FILE");
-    }
+    int rc = verb_args("check", argc, argv, &a, 1, 1, "want FILE");
+    if (rc)
+        return rc;
     a.verify = true;
     esf_error err;
     esf_error_clear(&err);
@@ -352,11 +358,9 @@ static int part_check(int argc, char **argv)
 static int part_builtin(int argc, char **argv)
 {
     part_args a;
-    int rc = parse_args("builtin", argc, argv, &a, 1);
-    if (rc) {
-        free(a.extra);
+    int rc = verb_args("builtin", argc, argv, &a, 0, 1, "");
+    if (rc)
         return rc;
-    }
     if (a.npos == 0) {
         for (size_t i = 0; esf_part_builtin_name(i); i++)
             printf("%s\n", esf_part_builtin_name(i));
@@ -394,11 +398,9 @@ static int part_builtin(int argc, char **argv)
 static int part_layout(int argc, char **argv)
 {
     part_args a;
-    int rc = parse_args("layout", argc, argv, &a, 0);
-    if (rc) {
-        free(a.extra);
+    int rc = verb_args("layout", argc, argv, &a, 0, 0, "");
+    if (rc)
         return rc;
-    }
     free(a.extra);
     if (!a.flash_size)
         return usage_fail("layout", "%s", "--flash-size is required (e.g. --flash-size 4MB)");

@@ -388,8 +388,10 @@ int cmd_gen_esp32part(int argc, char **argv)
 {
     twin_args a;
     int rc = parse_twin_args(argc, argv, &a);
-    if (rc)
+    if (rc) {
+        free(a.extra);
         return rc < 0 ? 0 : rc;
+    }
     esf_error err;
     esf_error_clear(&err);
     esf_part_opts o;

@@ -70,10 +70,14 @@ static int prepare_page(esf_nvs *s, uint32_t p)
             if (nvs_estate(s, p, i) != ESF_NVS_ENTRY_EMPTY || !all_ff(nvs_ent(s, p, i), 32))
                 last = (int)i;
         pg->next_free = (uint8_t)(last + 1);
-        for (unsigned i = 0; i < pg->next_free; i++)
-            if (nvs_estate(s, p, i) == ESF_NVS_ENTRY_EMPTY &&
-                (rc = nvs_set_states(s, p, i, 1, ESF_NVS_ENTRY_ERASED, !s->ro)) != ESF_OK)
+        for (unsigned i = 0; i < pg->next_free;) {  /* runs of them: one program per word */
+            unsigned n = 0;
+            while (i + n < pg->next_free && nvs_estate(s, p, i + n) == ESF_NVS_ENTRY_EMPTY)
+                n++;
+            if (n && (rc = nvs_set_states(s, p, i, n, ESF_NVS_ENTRY_ERASED, !s->ro)) != ESF_OK)
                 return rc;
+            i += n ? n : 1;
+        }
     } else {
         pg->next_free = NVS_EPP;
     }
@@ -137,6 +141,10 @@ static int walk_page(esf_nvs *s, uint32_t p)
         if (!whole) {
             if ((rc = nvs_set_states(s, p, i, span, ESF_NVS_ENTRY_ERASED, !s->ro)) != ESF_OK)
                 return rc;
+            /* the span may reach past the append point (a torn ERASED mark can read back as
+             * WRITTEN on a header whose payload never landed): appends go after it */
+            if (active && i + span > s->pg[p].next_free)
+                s->pg[p].next_free = (uint8_t)(i + span);
             i += span;
             continue;
         }

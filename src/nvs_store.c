@@ -168,12 +168,15 @@ int nvs_set_states(esf_nvs *s, uint32_t p, unsigned i, unsigned n, unsigned stat
     unsigned w0 = i / 16, w1 = (i + n - 1) / 16;
     if (state == ESF_NVS_ENTRY_WRITTEN)  /* a torn write lands the item's first word first */
         return write_bitmap(s, p, w0, w1);
-    for (unsigned w = w1 + 1; w-- > w0;) {  /* erasures: highest word first, like ESP-IDF */
-        int rc = write_bitmap(s, p, w, w);
+    /* Erasures: the words above the first entry's word, then that word, so the item's header is
+     * marked last (ESP-IDF writes every word separately, highest first; a torn write of the upper
+     * words leaves a header with an incomplete span, which load erases whole). */
+    if (w1 > w0) {
+        int rc = write_bitmap(s, p, w0 + 1, w1);
         if (rc != ESF_OK)
             return rc;
     }
-    return ESF_OK;
+    return write_bitmap(s, p, w0, w0);
 }
 
 int nvs_erase_at(esf_nvs *s, uint32_t loc, bool purge)

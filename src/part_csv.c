@@ -140,7 +140,7 @@ static size_t space_before(const char *s, const char *e)
 {
     for (size_t k = 1; k <= 3 && (size_t)(e - s) >= k; k++) {
         const char *p = e - k;
-        if (k > 1 && ((unsigned char)*p & 0xC0) == 0x80)
+        if (((unsigned char)*p & 0xC0) == 0x80)
             continue;
         return space_at(p, e) == k ? k : 0;
     }

@@ -89,7 +89,7 @@ int part_is_primary(const esf_part_keywords *kw, int64_t type, int64_t subtype)
 const char *part_hex(char *buf, size_t len, int64_t v)
 {
     if (v < 0)
-        snprintf(buf, len, "-0x%" PRIx64, (uint64_t)0 - (uint64_t)v);
+        snprintf(buf, len, "0x-%" PRIx64, (uint64_t)0 - (uint64_t)v);  /* Python "0x%x" % -1 */
     else
         snprintf(buf, len, "0x%" PRIx64, (uint64_t)v);
     return buf;
@@ -112,20 +112,28 @@ const char *esf_part_subtype_name(const esf_part_keywords *kw, int64_t type, int
     return NULL;
 }
 
-void part_warn_own(const esf_warn_sink *sink, const char *source, uint32_t line, uint32_t column,
-                   const char *fmt, ...)
+/* Send a warning with `code` and a place (text: line/column; binary: offset) to the sink. */
+static void warn_v(const esf_warn_sink *sink, int code, const char *source, uint32_t line,
+                   uint32_t column, int64_t offset, const char *fmt, va_list ap)
 {
     if (!sink || !sink->fn)
         return;
     esf_error w;
-    va_list ap;
-    va_start(ap, fmt);
-    esf_error_vset(&w, ESF_ERR_INVALID, fmt, ap);
-    va_end(ap);
+    esf_error_vset(&w, code, fmt, ap);
     snprintf(w.source, sizeof w.source, "%s", source ? source : "");
     w.line = line;
     w.column = column;
+    w.offset = line ? -1 : offset;
     sink->fn(sink->ctx, &w);
+}
+
+void part_warn_own(const esf_warn_sink *sink, const char *source, uint32_t line, uint32_t column,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    warn_v(sink, ESF_ERR_INVALID, source, line, column, -1, fmt, ap);
+    va_end(ap);
 }
 
 void esf_part_keywords_free(esf_part_keywords *kw)
@@ -328,12 +336,14 @@ int esf_part_opts_check(const esf_part_opts *o, esf_error *err)
         if (o->primary_bootloader_offset < -PART_BIG || o->primary_bootloader_offset > PART_BIG)
             return esf_error_set(err, ESF_ERR_RANGE, "primary bootloader offset is out of range" PART_CRASH_NOTE);
         if (o->primary_bootloader_offset >= o->table_offset) {
-            char a[32], b[32];
+            /* f"{v:#x}": the sign goes before the prefix */
+            int64_t p = o->primary_bootloader_offset, t = o->table_offset;
             return esf_error_set(err, ESF_ERR_INVALID_ARG,
                                  "Unsupported configuration. Primary bootloader must be below "
-                                 "partition table. Check --primary-bootloader-offset=%s and --offset=%s",
-                                 part_hex(a, sizeof a, o->primary_bootloader_offset),
-                                 part_hex(b, sizeof b, o->table_offset));
+                                 "partition table. Check --primary-bootloader-offset=%s0x%" PRIx64
+                                 " and --offset=%s0x%" PRIx64,
+                                 p < 0 ? "-" : "", p < 0 ? (uint64_t)0 - (uint64_t)p : (uint64_t)p,
+                                 t < 0 ? "-" : "", t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t);
         }
     }
     if (o->has_recovery_bootloader_offset &&
@@ -415,21 +425,11 @@ static void entry_warn(const esf_part_opts *o, const esf_part_table *t, const es
 static void entry_warn(const esf_part_opts *o, const esf_part_table *t, const esf_part_entry *e,
                        const char *fmt, ...)
 {
-    if (!o || !o->warn || !o->warn->fn)
-        return;
-    esf_error w;
     va_list ap;
     va_start(ap, fmt);
-    esf_error_vset(&w, ESF_OK, fmt, ap);
+    warn_v(o ? o->warn : NULL, ESF_OK, t->source, e ? e->line : 0, e ? e->column : 0,
+           e ? e->bin_offset : -1, fmt, ap);
     va_end(ap);
-    snprintf(w.source, sizeof w.source, "%s", t->source);
-    if (e && e->line) {
-        w.line = e->line;
-        w.column = e->column;
-    } else if (e) {
-        w.offset = e->bin_offset;
-    }
-    o->warn->fn(o->warn->ctx, &w);
 }
 
 /* ---- rendering (§9) */
@@ -863,9 +863,12 @@ int esf_part_table_encode(const esf_part_table *t, const esf_part_opts *opts,
         }
     }
     size_t len = n * ESF_PART_ENTRY_SIZE + (md5 ? ESF_PART_ENTRY_SIZE : 0);
-    if (len >= ESF_PART_TABLE_MAX_LEN)
-        return esf_error_set(err, ESF_ERR_NO_SPACE, "Binary partition table length (%zu) longer than max",
-                             len);
+    if (len >= ESF_PART_TABLE_MAX_LEN) {
+        /* located at the first entry that does not fit (with its MD5 row) */
+        size_t first = ESF_PART_TABLE_MAX_LEN / ESF_PART_ENTRY_SIZE - 1 - (md5 ? 1 : 0);
+        return entry_err(err, ESF_ERR_NO_SPACE, t, &t->entries[first < n ? first : n - 1],
+                         "Binary partition table length (%zu) longer than max", len);
+    }
     memset(out, 0xFF, ESF_PART_TABLE_MAX_LEN);
     for (size_t i = 0; i < n; i++) {
         const esf_part_entry *e = &t->entries[i];

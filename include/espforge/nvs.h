@@ -35,6 +35,7 @@
 
 #include "espforge/error.h"
 #include "espforge/nvs_crypt.h"
+#include "espforge/nvs_page.h" /* type codes: enum esf_nvs_type */
 #include "espforge/partition.h"
 
 #ifdef __cplusplus

@@ -32,7 +32,7 @@ int64_t part_subtype_value(const esf_part_keywords *kw, int64_t type, const char
 /** Find `name` (exact) in a list. @return 1 and *value, or 0. */
 int part_kw_find(part_kwlist l, const char *name, int64_t *value);
 
-/** Python "0x%x" % v for a possibly negative v ("-0x10"). buf >= 24 bytes. Returns buf. */
+/** Python "0x%x" % v for a possibly negative v ("0x-10", as Python prints it). Returns buf. */
 const char *part_hex(char *buf, size_t len, int64_t v);
 
 /** True for (bootloader, primary) and (partition_table, primary) entries. */
