@@ -35,7 +35,8 @@ static void usage(FILE *out, const char *verb)
                      "  --new SIZE          start from a blank NVS image of SIZE bytes (K/M accepted)\n");
     fprintf(out,
             "options:\n"
-            "  --key KEYS.bin      the NVS keys file (nvs_keys partition format): encrypted NVS\n"
+            "  --key KEYS.bin      the NVS keys file (nvs_keys partition format, or a bare 64-byte\n"
+            "                      key): the NVS partition is encrypted\n"
             "  --partition LABEL   edit that partition of a flash image (table at 0x8000)\n"
             "  --table-offset N    where the partition table is (default 0x8000)\n"
             "  --offset N --size N edit the NVS partition at this place of a flash image\n"
@@ -64,13 +65,22 @@ static int parse_args(int argc, char **argv, edit_args *a)
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char name[32];
+        const char *eq = opts && s[0] == '-' && s[1] == '-' ? strchr(s, '=') : NULL;
+        bool inline_value = eq && (size_t)(eq - s) < sizeof name;
+        if (inline_value) {  /* --name=value */
+            memcpy(name, s, (size_t)(eq - s));
+            name[eq - s] = '\0';
+            s = name;
+            v = eq + 1;
+        }
         if (opts && !strcmp(s, "--")) {
             opts = false;
         } else if (opts && (!strcmp(s, "-h") || !strcmp(s, "--help"))) {
             a->help = true;
-        } else if (opts && !strcmp(s, "--stats")) {
+        } else if (opts && !inline_value && !strcmp(s, "--stats")) {
             a->stats = true;
-        } else if (opts && !strcmp(s, "--purge")) {
+        } else if (opts && !inline_value && !strcmp(s, "--purge")) {
             a->purge = true;
         } else if (opts && (!strcmp(s, "--key") || !strcmp(s, "--partition") ||
                             !strcmp(s, "--new") || !strcmp(s, "--offset") ||
@@ -79,7 +89,8 @@ static int parse_args(int argc, char **argv, edit_args *a)
                 fprintf(stderr, "espforge nvs %s: %s needs a value\n", a->verb, s);
                 return -1;
             }
-            i++;
+            if (!inline_value)
+                i++;
             if (!strcmp(s, "--key"))
                 a->key_path = v;
             else if (!strcmp(s, "--partition"))
@@ -111,7 +122,9 @@ static int load_key(const char *path, uint8_t key[ESF_NVS_XTS_KEY_LEN], esf_erro
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = esf_file_read(path, &buf, &len, err);
-    if (rc == ESF_OK)
+    if (rc == ESF_OK && len == ESF_NVS_XTS_KEY_LEN)
+        memcpy(key, buf, ESF_NVS_XTS_KEY_LEN);  /* a bare 64-byte key, as `nvs dump` accepts */
+    else if (rc == ESF_OK)
         rc = esf_nvs_keys_parse(buf, len, key, path, err);
     free(buf);
     return rc;
