@@ -41,15 +41,6 @@ typedef struct model {
     bool have_ssid, have_pass, have_auth;
 } model;
 
-static const char *const cases[] = {
-    "n01_primitives_v2", "n02_primitives_v1", "n03_strings_v2", "n04_string_max_v1",
-    "n05_string_max_v2", "n06_blobs_inline_v2", "n07_multipage_blob_v2", "n08_blobs_v1",
-    "n09_file_types_v2", "n10_idf_sample_multipage_v2", "n11_idf_sample_singlepage_v1",
-    "n12_namespaces", "n13_page_boundaries_v2", "n14_readonly_0x1000", "n15_readonly_0x2000",
-    "n16_blob_fill_v2", "n17_wifi_keys_v2", "n18_quirks_v2", "n19_random_large_v2",
-    "n20_random_v1", "n21_encrypted_v2",
-};
-
 static void model_put(model *m, const char *ns, const char *key, int kind, uint8_t type,
                       uint64_t raw, const uint8_t *data, size_t len)
 {
@@ -102,27 +93,6 @@ static size_t unhex(const char *t, size_t n, uint8_t *out)
         out[i] = (uint8_t)(a * 16 + b);
     }
     return n / 2;
-}
-
-/* Python base64.b64decode (lenient: characters outside the alphabet are dropped). */
-static size_t unbase64(const char *t, size_t n, uint8_t *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n && t[i] != '='; i++) {
-        const char *p = t[i] ? strchr(al, t[i]) : NULL;
-        if (!p)
-            continue;
-        acc = (acc << 6) | (uint32_t)(p - al);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return o;
 }
 
 /* Python int(text) (base 10, surrounding whitespace, sign, underscores). */
@@ -203,7 +173,7 @@ static void model_row(model *m, const char *dir, const char *key, const char *ty
     } else if (!strcmp(enc, "hex2bin")) {
         model_put(m, ns, key, K_BLOB, 0, 0, buf, unhex(val, vlen, buf));
     } else if (!strcmp(enc, "base64")) {
-        model_put(m, ns, key, K_BLOB, 0, 0, buf, unbase64(val, vlen, buf));
+        model_put(m, ns, key, K_BLOB, 0, 0, buf, esf_test_base64_decode(val, vlen, buf));
     } else if (!strcmp(enc, "string")) {
         memcpy(buf, val, vlen);
         buf[vlen] = 0;
@@ -353,28 +323,36 @@ static uint8_t *case_key(const char *name, uint8_t key[64])
     return key;
 }
 
+/* A RAM flash and whole-device view holding the case's expected.bin; returns the image bytes. */
+static uint8_t *case_flash(const char *name, esf_flash *f, esf_part *p, size_t *len)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "nvs/%s/expected.bin", name);
+    uint8_t *img = esf_test_read(rel, len);
+    esf_error err = { 0 };
+    assert_int_equal(esf_flash_ram_init_from(f, (uint32_t)*len, img, *len, &err), ESF_OK);
+    assert_int_equal(esf_part_init_whole(p, f, "nvs", &err), ESF_OK);
+    return img;
+}
+
 static void test_generator_images_read(void **state)
 {
     (void)state;
     size_t values = 0;
-    for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+    for (size_t c = 0; c < esf_test_nvs_vector_count; c++) {
         model m;
-        model_load(&m, cases[c]);
-        char rel[256];
-        snprintf(rel, sizeof rel, "nvs/%s/expected.bin", cases[c]);
+        model_load(&m, esf_test_nvs_vectors[c]);
         size_t len = 0;
-        uint8_t *img = esf_test_read(rel, &len);
         uint8_t kb[64];
-        esf_nvs_options o = { .read_only = true, .xts_key = case_key(cases[c], kb) };
+        esf_nvs_options o = { .read_only = true, .xts_key = case_key(esf_test_nvs_vectors[c], kb) };
         esf_flash f;
         esf_part p;
         esf_nvs *nvs = NULL;
         esf_error err = { 0 };
-        assert_int_equal(esf_flash_ram_init_from(&f, (uint32_t)len, img, len, &err), ESF_OK);
-        assert_int_equal(esf_part_init_whole(&p, &f, "nvs", &err), ESF_OK);
+        uint8_t *img = case_flash(esf_test_nvs_vectors[c], &f, &p, &len);
         if (esf_nvs_init(&nvs, &p, &o, &err) != ESF_OK)
-            fail_msg("%s: %s", cases[c], err.msg);
-        check_model(nvs, &m, img[8] == ESF_NVS_VERSION_1, cases[c]);
+            fail_msg("%s: %s", esf_test_nvs_vectors[c], err.msg);
+        check_model(nvs, &m, img[8] == ESF_NVS_VERSION_1, esf_test_nvs_vectors[c]);
         esf_nvs_deinit(nvs);
         /* read-only load wrote nothing */
         assert_memory_equal(esf_flash_ram_data(&f), img, len);
@@ -384,7 +362,7 @@ static void test_generator_images_read(void **state)
         model_free(&m);
     }
     print_message("%zu images, %zu values read back equal to the generator's input\n",
-                  ARRAY_LEN(cases), values);
+                  esf_test_nvs_vector_count, values);
     assert_true(values > 400);
 }
 
@@ -392,28 +370,24 @@ static void test_generator_images_write(void **state)
 {
     (void)state;
     size_t edited = 0;
-    for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+    for (size_t c = 0; c < esf_test_nvs_vector_count; c++) {
         model m;
-        model_load(&m, cases[c]);
-        char rel[256];
-        snprintf(rel, sizeof rel, "nvs/%s/expected.bin", cases[c]);
+        model_load(&m, esf_test_nvs_vectors[c]);
         size_t len = 0;
-        uint8_t *img = esf_test_read(rel, &len);
         uint8_t kb[64];
-        esf_nvs_options o = { .xts_key = case_key(cases[c], kb) };
+        esf_nvs_options o = { .xts_key = case_key(esf_test_nvs_vectors[c], kb) };
         esf_flash f;
         esf_part p;
         esf_nvs *nvs = NULL;
         esf_error err = { 0 };
-        assert_int_equal(esf_flash_ram_init_from(&f, (uint32_t)len, img, len, &err), ESF_OK);
-        assert_int_equal(esf_part_init_whole(&p, &f, "nvs", &err), ESF_OK);
+        uint8_t *img = case_flash(esf_test_nvs_vectors[c], &f, &p, &len);
         int rc = esf_nvs_init(&nvs, &p, &o, &err);
         if (len < 3 * 4096) {  /* one-page read-only images: no free page to write with */
             assert_int_equal(rc, ESF_ERR_NO_SPACE);
             goto next;
         }
         if (rc != ESF_OK)
-            fail_msg("%s: writable load: %s", cases[c], err.msg);
+            fail_msg("%s: writable load: %s", esf_test_nvs_vectors[c], err.msg);
         char ns[16];
         memcpy(ns, m.v[0].ns, sizeof ns);
         esf_nvs_handle *h = NULL;
@@ -427,7 +401,7 @@ static void test_generator_images_write(void **state)
         while (j < m.n && strcmp(m.v[j].ns, ns))
             j++;
         if (j < m.n && esf_nvs_erase_key(h, m.v[j].key) != ESF_OK)
-            fail_msg("%s: erase %s/%s", cases[c], ns, m.v[j].key);
+            fail_msg("%s: erase %s/%s", esf_test_nvs_vectors[c], ns, m.v[j].key);
         esf_nvs_close(h);
         esf_nvs_deinit(nvs);
         nvs = NULL;
@@ -446,8 +420,8 @@ static void test_generator_images_write(void **state)
             }
         /* reload from the flash bytes: a fresh load sees exactly the model */
         if (esf_nvs_init(&nvs, &p, &o, &err) != ESF_OK)
-            fail_msg("%s: reload: %s", cases[c], err.msg);
-        check_model(nvs, &m, img[8] == ESF_NVS_VERSION_1, cases[c]);
+            fail_msg("%s: reload: %s", esf_test_nvs_vectors[c], err.msg);
+        check_model(nvs, &m, img[8] == ESF_NVS_VERSION_1, esf_test_nvs_vectors[c]);
         edited++;
     next:
         esf_nvs_deinit(nvs);
@@ -456,7 +430,7 @@ static void test_generator_images_write(void **state)
         model_free(&m);
     }
     print_message("%zu generator images edited by the runtime and re-read\n", edited);
-    assert_int_equal(edited, ARRAY_LEN(cases) - 2);
+    assert_int_equal(edited, esf_test_nvs_vector_count - 2);
 }
 
 int main(void)
