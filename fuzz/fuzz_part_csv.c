@@ -42,12 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         render(t);
         (void)esf_part_table_check_flash_size(t, 4u << 20, &err);
-        bool long_name = false;
-        for (size_t i = 0; i < t->count; i++)
-            long_name |= strlen(t->entries[i].name) > ESF_PART_NAME_LEN;
+        bool long_name = false, unrenderable = false;
+        for (size_t i = 0; i < t->count; i++) {
+            const char *n = t->entries[i].name;
+            long_name |= strlen(n) > ESF_PART_NAME_LEN;
+            /* a name like "$z" (from a line starting with a space) renders a row the reference's
+             * own parser refuses as an unknown variable: no round trip to check */
+            unrenderable |= n[0] == '$' && (n[1] == '_' || (n[1] | 0x20) >= 'a' && (n[1] | 0x20) <= 'z');
+        }
         fuzz_assert(!(strict && long_name));
         (void)esf_part_table_verify(t, &o, &err);
-        if (esf_part_table_encode(t, &o, bin, &err) == ESF_OK && !long_name) {
+        if (esf_part_table_encode(t, &o, bin, &err) == ESF_OK && !long_name && !unrenderable) {
             /* decode: same entries */
             fuzz_assert(esf_part_table_decode(&t2, bin, sizeof bin, "bin", &o, &err) == ESF_OK);
             fuzz_assert(t2->count == t->count && t2->has_md5);
