@@ -43,6 +43,8 @@ typedef struct esf_nvs_gen_opts {
     bool no_wifi_extras;    /* don't add the reference's hidden sta.* / ap.pmk_info rows (§5.8) */
     const char *base_dir;   /* directory for relative type=file paths; NULL = current directory
                                (what the reference does) */
+    bool no_files;          /* refuse type=file rows that name a path (ESF_ERR_UNSUPPORTED): for
+                               untrusted input (fuzzing, services) */
     const uint8_t *key;     /* 64-byte XTS key (eky ‖ tky): encrypt every written entry; NULL =
                                plain image. Copied by esf_nvs_gen_new. */
     esf_warn_sink warn;     /* warnings (compat mode); fn NULL drops them */
@@ -113,6 +115,11 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
  *  reference) hold only the data pages. The generator may be reset and reused afterwards.
  *  @return ESF_OK; ESF_ERR_STATE (after a failed add); ESF_ERR_CRYPTO. */
 int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *err);
+
+/** The whole text of the error that made the last add fail ("" if none). err->msg holds at most
+ *  511 bytes; the reference prints InputError messages whole (e.g. a long key), so the twin
+ *  prints this. Valid until the next call on `g`. */
+const char *esf_nvs_gen_error_text(const esf_nvs_gen *g);
 
 /** NULL-safe. */
 void esf_nvs_gen_free(esf_nvs_gen *g);
