@@ -1491,10 +1491,9 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
 {
     unsigned ns_count = 0, cur = 0;
     bool sta_seen = false, sta_skipped[3] = { false };
-    unsigned version = image_version(img);
-    sb_addf(b, "# espforge nvs dump: %u pages; regenerate with: espforge nvs_partition_gen "
-               "generate THIS.csv OUT.bin 0x%zx --version %u\n",
-            img->npages, img->size, version);
+    /* rows the reference generator's quirks are needed for (row in namespace 0, STRING, a key
+     * twice), and rows only the intended semantics place right (back to an earlier namespace) */
+    bool quirks = false, switch_back = false;
     sb_add(b, "key,type,encoding,value\n");
     for (size_t k = 0; k < img->nitems; k++) {
         const esf_nvs_rec *it = &img->items[k];
@@ -1524,6 +1523,7 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
             csv_field(b, (const uint8_t *)name, strlen(name));
             sb_add(b, ",namespace,,\n");
             cur = it->ns;
+            switch_back = true;
         }
         if (it->type == ESF_NVS_TYPE_BLOB_IDX ||
             (it->type == ESF_NVS_TYPE_BLOB_DATA && !blob_of_first_chunk(img, k)))
@@ -1550,6 +1550,11 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
             !it->keylen)
             return unsupported(err, it, "key not representable");
         csv_field(b, (const uint8_t *)it->key, it->keylen);
+        quirks |= it->ns == 0 || (it->type == ESF_NVS_TYPE_STR && (n == 0 || d[n - 1] != 0));
+        for (size_t j = 0; j < k && !quirks; j++)
+            quirks = img->items[j].ns == it->ns && is_key(&img->items[j], it->key) &&
+                     img->items[j].type != ESF_NVS_TYPE_BLOB_DATA &&
+                     img->items[j].type != ESF_NVS_TYPE_BLOB_IDX;
         if (esf_nvs_type_is_prim(it->type)) {
             const esf_nvs_value *v = value_of_item(img, k);
             esf_nvs_value tmp = { .type = it->type, .num = it->num };
@@ -1579,6 +1584,20 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
         if (is_key(it, "sta.ssid") || is_key(it, "sta.pswd"))
             sta_seen = true;
     }
+    /* the header comment names the generator that rebuilds the image */
+    sb head = { 0 };
+    unsigned version = image_version(img);
+    if (switch_back && !quirks)
+        sb_addf(&head, "# espforge nvs dump: %u pages; regenerate with: espforge nvs gen THIS.csv "
+                       "OUT.bin --size 0x%zx --version %u\n", img->npages, img->size, version);
+    else
+        sb_addf(&head, "# espforge nvs dump: %u pages; regenerate with: espforge nvs_partition_gen "
+                       "generate THIS.csv OUT.bin 0x%zx --version %u\n", img->npages, img->size,
+                version);
+    sb_addn(&head, b->p ? b->p : "", b->len);
+    head.oom |= b->oom;
+    sb_free(b);
+    *b = head;
     return ESF_OK;
 }
 
