@@ -17,6 +17,19 @@ int cmd_gen_esp32part(int argc, char **argv);      /* cli/cmd_part.c (drop-in tw
 int cmd_nvs(int argc, char **argv);                /* cli/cmd_nvs.c */
 int cmd_nvs_partition_gen(int argc, char **argv);  /* cli/cmd_nvs_partition_gen.c (twin) */
 int cmd_nvs_tool(int argc, char **argv);           /* cli/cmd_nvs_tool.c (twin) */
+/* `espforge nvs` verbs (argv[0] is the verb), dispatched by cli/cmd_nvs.c's verb table. */
+int cmd_nvs_gen(int argc, char **argv);      /* cli/cmd_nvs_gen.c */
+int cmd_nvs_keygen(int argc, char **argv);   /* cli/cmd_nvs_gen.c */
+int cmd_nvs_encrypt(int argc, char **argv);  /* cli/cmd_nvs_gen.c */
+int cmd_nvs_decrypt(int argc, char **argv);  /* cli/cmd_nvs_gen.c */
+/* Verbs of other files; weak in cmd_nvs.c, so the table works before their file lands. */
+int cmd_nvs_dump(int argc, char **argv);     /* cli/cmd_nvs_read.c */
+int cmd_nvs_check(int argc, char **argv);    /* cli/cmd_nvs_read.c */
+int cmd_nvs_get(int argc, char **argv);      /* cli/cmd_nvs_read.c */
+int cmd_nvs_set(int argc, char **argv);      /* cli/cmd_nvs_edit.c */
+int cmd_nvs_erase(int argc, char **argv);    /* cli/cmd_nvs_edit.c */
+int cmd_nvs_apply(int argc, char **argv);    /* cli/cmd_nvs_edit.c */
+int cmd_nvs_diff(int argc, char **argv);     /* cli/cmd_nvs_read.c */
 int cmd_mfg(int argc, char **argv);                /* cli/cmd_mfg.c */
 int cmd_mfg_gen(int argc, char **argv);            /* cli/cmd_mfg.c (twin) */
 

@@ -23,7 +23,8 @@ extern "C" {
 
 typedef struct esf_flash esf_flash;
 
-/** Operation counters, kept by the range-checked entry points. */
+/** Operation counters, kept by the range-checked entry points; an operation counts only when it
+ *  succeeds (a refused or cut operation does not). A wrapper and the device it wraps each count. */
 typedef struct esf_flash_stats {
     uint64_t reads;             /* read calls */
     uint64_t bytes_read;        /* bytes */
@@ -79,7 +80,9 @@ int esf_flash_ram_init(esf_flash *f, uint32_t size, esf_error *err);
 int esf_flash_ram_init_from(esf_flash *f, uint32_t size, const void *data, size_t len,
                             esf_error *err);
 
-/** The RAM backend's bytes (size bytes), for snapshots and comparisons; NULL for other backends. */
+/** The bytes of a RAM or file flash (size bytes), for snapshots and comparisons: writing them
+ *  directly bypasses NOR checks and counters (restore a snapshot that way). NULL for other
+ *  backends (the fault wrapper: ask its inner device). */
 uint8_t *esf_flash_ram_data(esf_flash *f);
 
 /* ---- File backend: an image on disk, loaded into memory; changes reach the file only on commit */
@@ -89,9 +92,13 @@ uint8_t *esf_flash_ram_data(esf_flash *f);
  *  @return ESF_OK; ESF_ERR_IO; ESF_ERR_INVALID (size not a multiple of 4096); ESF_ERR_NO_MEM. */
 int esf_flash_file_open(esf_flash *f, const char *path, uint32_t create_size, esf_error *err);
 
-/** Write the image back atomically (temporary file, rename). @return ESF_OK; ESF_ERR_IO;
- *  ESF_ERR_INVALID_ARG (not a file flash). */
+/** Write the image back atomically (esf_file_write_atomic: temporary file, rename); on failure the
+ *  file on disk is untouched. Changes made before the commit never reach the file otherwise.
+ *  @return ESF_OK; ESF_ERR_IO; ESF_ERR_INVALID_ARG (not a file flash). */
 int esf_flash_file_commit(esf_flash *f, esf_error *err);
+
+/** The path a file flash was opened from; NULL for other backends. */
+const char *esf_flash_file_path(esf_flash *f);
 
 /* ---- Fault injection: cut power after N operations */
 
@@ -110,16 +117,25 @@ typedef struct esf_fault_plan {
 } esf_fault_plan;
 
 /** Wrap `inner` (not owned: close it yourself after `f`). Programs and erases count as
- *  operations; after the cut every program/erase returns ESF_ERR_POWER_CUT and changes nothing.
- *  @return ESF_OK; ESF_ERR_NO_MEM. */
+ *  operations; operation number cut_after_ops + 1 is cut: it returns ESF_ERR_POWER_CUT and, with
+ *  ESF_TEAR_RANDOM, is torn (a program lands a random prefix, its last byte partly, only clearing
+ *  bits; an erase leaves a random-length 0xFF prefix and random bits set in the rest). The torn
+ *  bytes are a function of (seed, operation number) only: same plan, same workload, same image.
+ *  After the cut every program/erase returns ESF_ERR_POWER_CUT and changes nothing.
+ *  @return ESF_OK; ESF_ERR_INVALID_ARG; ESF_ERR_NO_MEM. */
 int esf_flash_fault_wrap(esf_flash *f, esf_flash *inner, const esf_fault_plan *plan,
                          esf_error *err);
 
 /** True once the wrapper has cut power. */
 bool esf_flash_fault_tripped(const esf_flash *f);
 
-/** Operations (program + erase calls) the wrapper has seen, including the cut one. */
+/** Operations (program + erase calls) the wrapper has seen, up to and including the cut one
+ *  (calls after the cut are not counted). 0 for other backends. */
 uint64_t esf_flash_fault_ops(const esf_flash *f);
+
+/** Start over with a new plan (power back on): operation count 0, not tripped. Used to cut a
+ *  second time during recovery. @return ESF_OK; ESF_ERR_INVALID_ARG (not a fault wrapper). */
+int esf_flash_fault_rearm(esf_flash *f, const esf_fault_plan *plan);
 
 #ifdef __cplusplus
 }

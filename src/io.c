@@ -1,0 +1,160 @@
+/* Whole-file reads and atomic file output. See include/espforge/io.h. */
+#include "espforge/io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int esf_file_read(const char *path, uint8_t **out, size_t *len, esf_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 65536, n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    int rc = ESF_OK;
+    if (!buf) {
+        rc = esf_error_set(err, ESF_ERR_NO_MEM, "out of memory reading %s", path);
+        goto done;
+    }
+    for (;;) {
+        if (n == cap) {
+            uint8_t *b = realloc(buf, cap * 2 + 1);
+            if (!b) {
+                rc = esf_error_set(err, ESF_ERR_NO_MEM, "out of memory reading %s", path);
+                goto done;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) {
+            if (ferror(fp))
+                rc = esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot read: %s", strerror(errno));
+            break;
+        }
+    }
+done:
+    fclose(fp);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return ESF_OK;
+}
+
+int esf_atomic_open(esf_atomic_file *f, const char *path, esf_error *err)
+{
+    memset(f, 0, sizeof *f);
+    size_t n = strlen(path);
+    f->path = strdup(path);
+    f->tmp_path = malloc(n + 16);
+    if (!f->path || !f->tmp_path) {
+        esf_atomic_abort(f);
+        return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory writing %s", path);
+    }
+    /* the temporary file sits beside the target so rename() stays within one file system */
+    snprintf(f->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(f->tmp_path);
+    if (fd < 0) {
+        int e = errno;
+        free(f->tmp_path);
+        f->tmp_path = NULL;
+        esf_atomic_abort(f);
+        return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot create: %s", strerror(e));
+    }
+    /* mkstemp makes 0600; give the file the usual 0666 & ~umask */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    f->fp = fdopen(fd, "wb");
+    if (!f->fp) {
+        int e = errno;
+        close(fd);
+        esf_atomic_abort(f);
+        return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot write: %s", strerror(e));
+    }
+    return ESF_OK;
+}
+
+void esf_atomic_abort(esf_atomic_file *f)
+{
+    if (!f)
+        return;
+    if (f->fp)
+        fclose(f->fp);
+    if (f->tmp_path)
+        unlink(f->tmp_path);
+    free(f->tmp_path);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+int esf_atomic_commit(esf_atomic_file *f, esf_error *err)
+{
+    if (!f || !f->fp)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_atomic_commit: not open");
+    int bad = ferror(f->fp) || fflush(f->fp) != 0;
+    int e = errno;
+    bad |= fclose(f->fp) != 0;
+    f->fp = NULL;
+    if (!bad && rename(f->tmp_path, f->path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        int rc = esf_error_loc(err, ESF_ERR_IO, f->path, 0, 0, "cannot write: %s", strerror(e));
+        esf_atomic_abort(f);
+        return rc;
+    }
+    free(f->tmp_path);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+    return ESF_OK;
+}
+
+int esf_file_write_atomic(const char *path, const void *data, size_t len, esf_error *err)
+{
+    esf_atomic_file f;
+    int rc = esf_atomic_open(&f, path, err);
+    if (rc < 0)
+        return rc;
+    if (len && fwrite(data, 1, len, f.fp) != len) {
+        int e = errno;
+        esf_atomic_abort(&f);
+        return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot write: %s", strerror(e));
+    }
+    return esf_atomic_commit(&f, err);
+}
+
+int esf_mkdir_p(const char *path, esf_error *err)
+{
+    char *p = strdup(path);
+    if (!p)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory");
+    int rc = ESF_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                rc = esf_error_loc(err, ESF_ERR_IO, p, 0, 0, "cannot create directory: %s",
+                                   strerror(errno));
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
