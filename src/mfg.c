@@ -346,7 +346,7 @@ struct run {
     raw_row first;           /* the first device's row (REPEAT source) */
     bool have_first;
     char *pre;               /* outdir with trailing '/' ("" if outdir "") */
-    char *csv_dir, *bin_dir, *keys_dir;
+    char *keys_dir;
     uint8_t hmac_key[32];    /* derived/global keys */
     uint8_t derived_key[64];
     /* duplicate-name detection: open-addressing set of 64-bit hashes */
@@ -376,8 +376,8 @@ static int load_config(run *r, esf_error *err)
         goto done;
     if (t.len == 0) {
         rc = o->ref_messages
-                 ? esf_error_set(err, ESF_ERR_INVALID, "Error: config file: %s is empty.", o->conf_path)
-                 : esf_error_loc(err, ESF_ERR_INVALID, o->conf_path, 0, 0, "config file is empty");
+                 ? esf_error_set(err, ESF_ERR_PARSE, "Error: config file: %s is empty.", o->conf_path)
+                 : esf_error_loc(err, ESF_ERR_PARSE, o->conf_path, 0, 0, "config file is empty");
         goto done;
     }
     esf_csv_opts co = { .skip_hash_lines = false };
@@ -439,10 +439,10 @@ static int check_config(run *r, esf_error *err)
                 repeat_key = true;
         if (row->n != 3 && !repeat_key)
             return o->ref_messages
-                       ? esf_error_loc(err, ESF_ERR_INVALID, cf, row->line, 0,
+                       ? esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 0,
                                        "Error: data missing in config file at line no:%u <format needed:key,type,encoding>\n",
                                        rec)
-                       : esf_error_loc(err, ESF_ERR_INVALID, cf, row->line, 1,
+                       : esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 1,
                                        "%zu cells, want 3 (key,type,encoding) or 4 (key,type,encoding,REPEAT)",
                                        row->n);
     }
@@ -452,9 +452,9 @@ static int check_config(run *r, esf_error *err)
         const char *type = row->n > 1 ? row->cells[1] : "";
         if (row->n < 2 || (strcmp(type, "file") && strcmp(type, "data") && strcmp(type, "namespace")))
             return o->ref_messages
-                       ? esf_error_loc(err, ESF_ERR_INVALID, cf, row->line, 0,
+                       ? esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 0,
                                        "Error: config file: %s has invalid datatype at line no:%u\n`", cf, rec)
-                       : esf_error_loc(err, ESF_ERR_INVALID, cf, row->line, 0,
+                       : esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 0,
                                        "type '%s' is not file, data or namespace", type);
         if (!row->is_ns) {
             bool ok = false;
@@ -463,9 +463,9 @@ static int check_config(run *r, esf_error *err)
                     ok |= !strcmp(row->cells[2], valid_encodings[k]);
             if (!ok)
                 return o->ref_messages
-                           ? esf_error_loc(err, ESF_ERR_INVALID, cf, row->line, 0,
+                           ? esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 0,
                                            "Error: config file: %s has invalid encoding at line no:%u\n`", cf, rec)
-                           : esf_error_loc(err, ESF_ERR_INVALID, cf, row->line, 0,
+                           : esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 0,
                                            "encoding '%s' is not one mfg_gen accepts (string, binary, hex2bin, "
                                            "u8, i8, u16, u32, i32, u64, i64, base64)",
                                            row->n > 2 ? row->cells[2] : "");
@@ -549,4 +549,1192 @@ static int compute_repeat(run *r, esf_error *err)
         }
     free(keys);
     return ESF_OK;
+}
+
+/* ------------------------------------------------------------------ Python csv.writer (excel) */
+
+/* Append one row as Python's csv.writer writes it: QUOTE_MINIMAL (fields holding ',', '"', '\r'
+ * or '\n' are quoted, quotes doubled), a lone empty field written as "", CRLF line end. */
+static int csv_put_row(buf *b, const char *const *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i && buf_add(b, ",", 1))
+            return -1;
+        const char *s = f[i];
+        bool q = strpbrk(s, ",\"\r\n") != NULL || (n == 1 && !*s);
+        if (!q) {
+            if (buf_adds(b, s))
+                return -1;
+            continue;
+        }
+        if (buf_add(b, "\"", 1))
+            return -1;
+        for (const char *p = s; *p; p++)
+            if ((*p == '"' && buf_add(b, "\"", 1)) || buf_add(b, p, 1))
+                return -1;
+        if (buf_add(b, "\"", 1))
+            return -1;
+    }
+    return buf_add(b, "\r\n", 2);
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+enum { SLOT_FREE, SLOT_READY, SLOT_TAKEN, SLOT_DONE };
+
+typedef struct job {
+    int state;
+    /* input (producer) */
+    uint64_t index;
+    uint32_t line;
+    char **cells;          /* the device's row after REPEAT, pointers into `arena` */
+    uint32_t *cols;
+    size_t ncells, cells_cap;
+    buf arena;
+    char *name, *csv_path, *bin_path, *key_path, *hmac_path;
+    bool have_old;         /* resume: the old manifest lists this device */
+    uint8_t old_sha[32], old_plain[32];
+    char *old_key;         /* old manifest's key path (relative to outdir) */
+    /* output (worker) */
+    int rc;
+    esf_error err;
+    uint8_t sha[32], plain_sha[32];
+    bool skipped;
+    bool key_written;
+    bool fatal;            /* an output could not be written: stops the run even with keep_going */
+} job;
+
+static void job_clear(job *j)
+{
+    free(j->name);
+    free(j->csv_path);
+    free(j->bin_path);
+    free(j->key_path);
+    free(j->hmac_path);
+    free(j->old_key);
+    j->name = j->csv_path = j->bin_path = j->key_path = j->hmac_path = j->old_key = NULL;
+    j->have_old = j->skipped = j->key_written = j->fatal = false;
+    j->rc = ESF_OK;
+    esf_error_clear(&j->err);
+}
+
+static void job_free(job *j)
+{
+    job_clear(j);
+    free(j->cells);
+    free(j->cols);
+    free(j->arena.p);
+}
+
+/* Python splitext rule of set_target_filepath for key file names: no extension -> ".bin"
+ * appended; an extension without ".bin" in it -> error; else kept. */
+static int key_file_name(const char *name, char **out)
+{
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    const char *b = base;
+    while (*b == '.')
+        b++;
+    const char *dot = strrchr(b, '.');
+    *out = NULL;
+    if (!dot) {
+        *out = xasprintf("%s.bin", name);
+        return *out ? 0 : -1;
+    }
+    if (!strstr(dot, ".bin"))
+        return 1;
+    *out = xstrdup(name);
+    return *out ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ run state, values file */
+
+typedef struct engine engine;
+
+typedef struct run_state {
+    run r;
+    text_src vals;
+    esf_csv *vcsv;
+} run_state;
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Insert a name hash; returns 1 if it was present, 0 if added, -1 out of memory. */
+static int names_insert(run *r, const char *name)
+{
+    if (r->names_len * 2 >= r->names_cap) {
+        size_t cap = r->names_cap ? r->names_cap * 2 : 1024;
+        uint64_t *n = calloc(cap, sizeof *n);
+        if (!n)
+            return -1;
+        for (size_t i = 0; i < r->names_cap; i++)
+            if (r->names[i]) {
+                size_t k = r->names[i] & (cap - 1);
+                while (n[k])
+                    k = (k + 1) & (cap - 1);
+                n[k] = r->names[i];
+            }
+        free(r->names);
+        r->names = n;
+        r->names_cap = cap;
+    }
+    uint64_t h = fnv1a(name);
+    size_t k = h & (r->names_cap - 1);
+    while (r->names[k]) {
+        if (r->names[k] == h)
+            return 1;
+        k = (k + 1) & (r->names_cap - 1);
+    }
+    r->names[k] = h;
+    r->names_len++;
+    return 0;
+}
+
+/* (Re)open the values file and read its header row. */
+static int values_open(run_state *s, esf_error *err)
+{
+    run *r = &s->r;
+    esf_csv_free(s->vcsv);
+    s->vcsv = NULL;
+    if (!s->vals.data) {
+        int rc = text_src_open(&s->vals, r->o->values_path, true, err);
+        if (rc < 0)
+            return rc;
+    }
+    esf_csv_opts co = { .skip_hash_lines = false };
+    int rc = esf_csv_open_mem(&s->vcsv, s->vals.data, s->vals.len, r->o->values_path, &co, err);
+    if (rc < 0)
+        return rc;
+    esf_csv_row row;
+    do {
+        rc = esf_csv_next(s->vcsv, &row, err);
+        if (rc < 0)
+            return rc;
+    } while (rc == 1 && row.nfields == 0);
+    if (rc == 0)
+        return esf_error_loc(err, ESF_ERR_PARSE, r->o->values_path, 0, 0, "values file has no header row");
+    if (!r->header.cells) {
+        if (raw_row_copy(&r->header, &row, &s->vals))
+            return esf_error_set(err, ESF_ERR_NO_MEM, "reading %s", r->o->values_path);
+    }
+    return ESF_OK;
+}
+
+static int job_put_cell(job *j, size_t k, const char *s, size_t len, uint32_t col, size_t *offs)
+{
+    offs[k] = j->arena.len;
+    j->cols[k] = col;
+    return buf_add(&j->arena, s, len) || buf_add(&j->arena, "", 1) ? -1 : 0;
+}
+
+#define JOB_FAIL(j, code, ...) \
+    do { (j)->rc = esf_error_loc(&(j)->err, code, __VA_ARGS__); return 1; } while (0)
+
+/* Read the next device row into `j`. Returns 1 (a job, maybe already failed), 0 (end), <0. */
+static int produce(run_state *s, job *j, uint64_t index, bool pass2, esf_error *err)
+{
+    run *r = &s->r;
+    const esf_mfg_opts *o = r->o;
+    esf_csv_row row;
+    int rc;
+    do {
+        rc = esf_csv_next(s->vcsv, &row, err);
+        if (rc <= 0)
+            return rc;
+    } while (row.nfields == 0);
+    job_clear(j);
+    j->index = index;
+    j->line = text_src_line(&s->vals, row.line);
+    const char *vf = o->values_path;
+    if (row.nfields != r->header.n) {
+        if (o->ref_messages)
+            JOB_FAIL(j, ESF_ERR_PARSE, vf, j->line, 0,
+                     "\nError: Number of values is not equal to number of keys in file: %s at line No:%llu\n",
+                     vf, (unsigned long long)index + 2);
+        JOB_FAIL(j, ESF_ERR_PARSE, vf, j->line, 1, "%zu values, the header has %zu columns", row.nfields,
+                 r->header.n);
+    }
+    size_t n = row.nfields;
+    if (j->cells_cap < n) {
+        char **c = realloc(j->cells, n * sizeof *c);
+        uint32_t *cl = c ? realloc(j->cols, n * sizeof *cl) : NULL;
+        if (c)
+            j->cells = c;
+        if (!c || !cl)
+            return esf_error_set(err, ESF_ERR_NO_MEM, "reading %s", vf);
+        j->cols = cl;
+        j->cells_cap = n;
+    }
+    size_t offs_small[64], *offs = n <= 64 ? offs_small : malloc(n * sizeof *offs);
+    if (!offs)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "reading %s", vf);
+    j->arena.len = 0;
+    for (size_t k = 0; k < n; k++) {
+        const esf_csv_field *f = &row.fields[k];
+        if (job_put_cell(j, k, f->text, f->len, f->column, offs)) {
+            if (offs != offs_small)
+                free(offs);
+            return esf_error_set(err, ESF_ERR_NO_MEM, "reading %s", vf);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        j->cells[k] = j->arena.p + offs[k];
+    if (offs != offs_small)
+        free(offs);
+    j->ncells = n;
+    for (size_t k = 0; k < n; k++)
+        if (strlen(j->cells[k]) != row.fields[k].len)
+            JOB_FAIL(j, ESF_ERR_PARSE, vf, j->line, j->cols[k], "NUL byte in value of column '%s'",
+                     r->header.cells[k]);
+    /* REPEAT: the first device's value replaces later devices' cells */
+    if (index == 0) {
+        if (!r->have_first) {
+            if (raw_row_copy(&r->first, &row, &s->vals))
+                return esf_error_set(err, ESF_ERR_NO_MEM, "reading %s", vf);
+            r->have_first = true;
+        }
+    } else if (r->have_first) {
+        for (size_t k = 0; k < n; k++)
+            if (r->repeat_col[k])
+                j->cells[k] = r->first.cells[k];
+    }
+    /* file id and names */
+    char num[32];
+    const char *fid = NULL;
+    size_t fid_col = 0;
+    if (o->fileid) {
+        for (size_t k = 0; k < n && !fid; k++)
+            if (!strcmp(r->header.cells[k], o->fileid) || !strcmp(j->cells[k], o->fileid)) {
+                fid = j->cells[k];
+                fid_col = k;
+            }
+    }
+    if (!fid) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)index + 1);
+        fid = num;
+    }
+    if (o->prefix_num)
+        j->name = xasprintf("%s-%0*lld-%s", o->prefix, o->prefix_num_len,
+                            (long long)(o->prefix_num_start + (int64_t)index), fid);
+    else
+        j->name = xasprintf("%s-%s", o->prefix, fid);
+    if (!j->name)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+    if (strchr(j->name, '/'))
+        JOB_FAIL(j, ESF_ERR_INVALID_ARG, vf, j->line, fid == num ? 0 : j->cols[fid_col],
+                 "device name '%s' contains '/'", j->name);
+    j->csv_path = xasprintf("%scsv/%s.csv", r->pre, j->name);
+    j->bin_path = xasprintf("%sbin/%s.bin", r->pre, j->name);
+    if (!j->csv_path || !j->bin_path)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+    int dup = names_insert(r, j->name);
+    if (dup < 0)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+    if (dup) {
+        if (o->ref_messages)
+            JOB_FAIL(j, ESF_ERR_EXISTS, vf, j->line, 0, "Target csv file: %s already exists.`", j->csv_path);
+        JOB_FAIL(j, ESF_ERR_EXISTS, vf, j->line, fid == num ? 0 : j->cols[fid_col],
+                 "device name '%s' is used by an earlier row", j->name);
+    }
+    if (o->refuse_existing && !pass2) {
+        if (access(j->csv_path, F_OK) == 0)
+            JOB_FAIL(j, ESF_ERR_EXISTS, vf, j->line, 0, "Target csv file: %s already exists.`", j->csv_path);
+        if (access(j->bin_path, F_OK) == 0)
+            JOB_FAIL(j, ESF_ERR_EXISTS, vf, j->line, 0, "Target binary file: %s already exists.`", j->bin_path);
+    }
+    if (o->key_mode >= ESF_MFG_KEY_GEN) {
+        char *kn = xasprintf("keys-%s", j->name), *fname = NULL;
+        if (!kn)
+            return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+        int k = key_file_name(kn, &fname);
+        if (k == 1) {
+            int c = esf_error_loc(&j->err, ESF_ERR_INVALID_ARG, vf, j->line, 0,
+                                  "Error: `%s`. Only `.bin` extension allowed.", kn);
+            free(kn);
+            j->rc = c;
+            return 1;
+        }
+        free(kn);
+        if (k < 0 || !(j->key_path = xasprintf("%s%s", r->keys_dir, fname))) {
+            free(fname);
+            return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+        }
+        free(fname);
+        if (o->key_mode == ESF_MFG_KEY_HMAC_GEN) {
+            char *hn = o->hmac_keyfile ? xstrdup(o->hmac_keyfile) : xasprintf("hmac-keys-%s", j->name);
+            if (!hn)
+                return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+            k = key_file_name(hn, &fname);
+            if (k == 1) {
+                int c = esf_error_loc(&j->err, ESF_ERR_INVALID_ARG, vf, j->line, 0,
+                                      "Error: `%s`. Only `.bin` extension allowed.", hn);
+                free(hn);
+                j->rc = c;
+                return 1;
+            }
+            free(hn);
+            j->hmac_path = k < 0 ? NULL
+                                 : fname[0] == '/' ? xstrdup(fname) : xasprintf("%s%s", r->keys_dir, fname);
+            free(fname);
+            if (!j->hmac_path)
+                return esf_error_set(err, ESF_ERR_NO_MEM, "naming device");
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ one device's image */
+
+typedef struct worker {
+    run *r;
+    esf_nvs_gen *g;
+    uint8_t *img;          /* opts.size bytes */
+    uint8_t *old;          /* resume: the image on disk */
+    buf text;              /* the device's intermediate CSV */
+    uint32_t *row_line;    /* per CSV row (0 = header): first line in `text` */
+    size_t *row_cfg;       /* per CSV row: config row index */
+    size_t *row_col;       /* per CSV row: values column, SIZE_MAX for namespace rows */
+    size_t rows_cap;
+    pthread_t tid;
+} worker;
+
+static size_t count_nl(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (const char *p = s, *e = s + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        c++;
+    return c;
+}
+
+/* Assemble the intermediate CSV of job `j` (mfg_gen's add_data_to_file). */
+static int build_csv(worker *w, job *j)
+{
+    run *r = w->r;
+    const mfg_config *c = &r->cfg;
+    w->text.len = 0;
+    if (w->rows_cap < c->nrows + 1) {
+        size_t cap = c->nrows + 1;
+        uint32_t *a = realloc(w->row_line, cap * sizeof *a);
+        if (a)
+            w->row_line = a;
+        size_t *b = a ? realloc(w->row_cfg, cap * sizeof *b) : NULL;
+        if (b)
+            w->row_cfg = b;
+        size_t *d = b ? realloc(w->row_col, cap * sizeof *d) : NULL;
+        if (!d)
+            return esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
+        w->row_col = d;
+        w->rows_cap = cap;
+    }
+    static const char *const hdr[] = { "key", "type", "encoding", "value" };
+    if (csv_put_row(&w->text, hdr, 4))
+        return esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
+    uint32_t line = 2;
+    size_t pos = 0, nrow = 1;
+    const char *cells[64];
+    for (size_t i = 0; i < c->nrows; i++) {
+        const cfg_row *cr = &c->rows[i];
+        size_t col = SIZE_MAX;
+        const char *value = "";
+        if (!cr->is_ns) {
+            const char *key = cr->n ? cr->cells[0] : "";
+            while (pos < j->ncells && strcmp(r->header.cells[pos], key) && strcmp(j->cells[pos], key))
+                pos++;
+            if (pos >= j->ncells)
+                return esf_error_loc(&j->err, ESF_ERR_PARSE, r->o->conf_path, cr->line, 1,
+                                     "device %s: key '%s' has no value column", j->name, key);
+            col = pos++;
+            value = j->cells[col];
+        }
+        if (cr->n + 1 > sizeof cells / sizeof *cells)
+            return esf_error_loc(&j->err, ESF_ERR_INVALID, r->o->conf_path, cr->line, 64, "too many cells");
+        for (size_t k = 0; k < cr->n; k++)
+            cells[k] = cr->cells[k];
+        cells[cr->n] = value;
+        size_t before = w->text.len;
+        if (csv_put_row(&w->text, cells, cr->n + 1))
+            return esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
+        w->row_line[nrow] = line;
+        w->row_cfg[nrow] = i;
+        w->row_col[nrow] = col;
+        nrow++;
+        line += (uint32_t)count_nl(w->text.p + before, w->text.len - before);
+    }
+    w->row_line[0] = 1;
+    return ESF_OK;
+}
+
+/* Point a generator error at the values file (or the config file for namespace rows). */
+static void relocate_error(worker *w, job *j)
+{
+    run *r = w->r;
+    const mfg_config *c = &r->cfg;
+    char msg[sizeof j->err.msg];
+    snprintf(msg, sizeof msg, "%s", j->err.msg);
+    if (r->o->ref_messages)
+        return;  /* the twin prints the generator's own text */
+    uint32_t l = j->err.line;
+    size_t row = 0;
+    for (size_t k = 1; k <= c->nrows; k++)
+        if (w->row_line[k] <= l)
+            row = k;
+    if (row == 0 || !l) {
+        esf_error_loc(&j->err, j->rc, r->o->values_path, j->line, 0, "device %s: %s", j->name, msg);
+        return;
+    }
+    const cfg_row *cr = &c->rows[w->row_cfg[row]];
+    if (w->row_col[row] == SIZE_MAX)
+        esf_error_loc(&j->err, j->rc, r->o->conf_path, cr->line, 1, "device %s: %s", j->name, msg);
+    else
+        esf_error_loc(&j->err, j->rc, r->o->values_path, j->line, j->cols[w->row_col[row]],
+                      "device %s, column '%s': %s", j->name, r->header.cells[w->row_col[row]], msg);
+}
+
+/* Generate the plain image of `j` into w->img. */
+static int gen_plain(worker *w, job *j, size_t *len)
+{
+    int rc = build_csv(w, j);
+    if (rc < 0)
+        return rc;
+    esf_nvs_gen_reset(w->g);
+    rc = esf_nvs_gen_add_csv(w->g, w->text.p, w->text.len, j->csv_path, &j->err);
+    if (rc == ESF_OK)
+        rc = esf_nvs_gen_finish(w->g, w->img, len, &j->err);
+    if (rc < 0) {
+        j->rc = rc;
+        relocate_error(w, j);
+    }
+    return rc;
+}
+
+static bool file_exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* Resume check: the image on disk is the manifest's and still what these inputs give. */
+static bool can_skip(worker *w, job *j, const uint8_t *img, size_t len)
+{
+    run *r = w->r;
+    const esf_mfg_opts *o = r->o;
+    if (!j->have_old || memcmp(j->old_plain, j->plain_sha, 32))
+        return false;
+    FILE *fp = fopen(j->bin_path, "rb");
+    if (!fp)
+        return false;
+    size_t n = fread(w->old, 1, (size_t)o->size + 1, fp);
+    fclose(fp);
+    uint8_t sha[32];
+    if (esf_sha256(w->old, n, sha) < 0 || memcmp(sha, j->old_sha, 32))
+        return false;
+    if (o->key_mode == ESF_MFG_KEY_NONE || o->key_mode == ESF_MFG_KEY_INPUT ||
+        o->key_mode == ESF_MFG_KEY_HMAC_INPUT) {
+        /* deterministic: the new image must be the same bytes */
+        uint8_t *tmp = w->old;
+        memcpy(tmp, img, len);
+        if (o->key_mode != ESF_MFG_KEY_NONE &&
+            esf_nvs_encrypt_image(tmp, len, o->key_mode == ESF_MFG_KEY_INPUT ? o->key : r->derived_key, NULL) < 0)
+            return false;
+        if (esf_sha256(tmp, len, sha) < 0 || memcmp(sha, j->old_sha, 32))
+            return false;
+    }
+    if (o->key_mode >= ESF_MFG_KEY_GEN) {
+        if (!j->old_key || !j->old_key[0])
+            return false;
+        char *kp = xasprintf("%s%s", r->pre, j->old_key);
+        bool ok = kp && file_exists(kp);
+        if (ok) {
+            free(j->key_path);
+            j->key_path = kp;
+        } else {
+            free(kp);
+        }
+        return ok;
+    }
+    return true;
+}
+
+static int write_file(job *j, const char *path, const void *data, size_t len)
+{
+    int rc = esf_file_write_atomic(path, data, len, &j->err);
+    if (rc < 0) {
+        j->rc = rc;
+        j->fatal = true;
+    }
+    return rc;
+}
+
+/* Process one job: pass 1 validates (generation in memory); pass 2 also encrypts, hashes and
+ * writes. Sets j->rc / j->err. */
+static void process(worker *w, job *j, int pass)
+{
+    run *r = w->r;
+    const esf_mfg_opts *o = r->o;
+    if (j->rc < 0)
+        return;
+    size_t len = 0;
+    if (gen_plain(w, j, &len) < 0) {
+        if (j->rc == ESF_OK)
+            j->rc = j->err.code ? j->err.code : ESF_ERR_INTERNAL;
+        return;
+    }
+    if (pass == 1)
+        return;
+    uint8_t *img = w->img;
+    if (esf_sha256(img, len, j->plain_sha) < 0) {
+        j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
+        return;
+    }
+    if (o->resume && can_skip(w, j, img, len)) {
+        j->skipped = true;
+        memcpy(j->sha, j->old_sha, 32);
+        if (!o->no_csv && !file_exists(j->csv_path))
+            write_file(j, j->csv_path, w->text.p, w->text.len);
+        return;
+    }
+    uint8_t key[64], hkey[32];
+    const uint8_t *k = NULL;
+    switch (o->key_mode) {
+    case ESF_MFG_KEY_NONE: break;
+    case ESF_MFG_KEY_INPUT: k = o->key; break;
+    case ESF_MFG_KEY_HMAC_INPUT: k = r->derived_key; break;
+    case ESF_MFG_KEY_GEN:
+        if ((j->rc = esf_nvs_keys_generate(key, &j->err)) < 0)
+            return;
+        k = key;
+        break;
+    case ESF_MFG_KEY_HMAC_GEN:
+        if (esf_random(hkey, sizeof hkey) < 0) {
+            j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "no random bytes for the HMAC key");
+            return;
+        }
+        if ((j->rc = esf_nvs_keys_from_hmac(hkey, sizeof hkey, key, &j->err)) < 0)
+            return;
+        k = key;
+        break;
+    }
+    if (k && (j->rc = esf_nvs_encrypt_image(img, len, k, &j->err)) < 0)
+        return;
+    if (esf_sha256(img, len, j->sha) < 0) {
+        j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
+        return;
+    }
+    if (!o->no_csv && write_file(j, j->csv_path, w->text.p, w->text.len) < 0)
+        return;
+    if (j->hmac_path && write_file(j, j->hmac_path, hkey, sizeof hkey) < 0)
+        return;
+    if (j->key_path) {
+        uint8_t kf[ESF_NVS_KEYS_PART_SIZE];
+        esf_nvs_keys_build(kf, k);
+        if (write_file(j, j->key_path, kf, sizeof kf) < 0)
+            return;
+        j->key_written = true;
+    }
+    write_file(j, j->bin_path, img, len);
+}
+
+/* ------------------------------------------------------------------ manifest */
+
+static void hex32(char out[65], const uint8_t sha[32])
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = d[sha[i] >> 4];
+        out[2 * i + 1] = d[sha[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static int unhex32(const char *s, uint8_t out[32])
+{
+    if (strlen(s) != 64)
+        return -1;
+    for (int i = 0; i < 64; i++) {
+        int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return -1;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return 0;
+}
+
+static const char *rel_to(const run *r, const char *path)
+{
+    size_t n = strlen(r->pre);
+    return path && !strncmp(path, r->pre, n) ? path + n : path;
+}
+
+static void json_str(FILE *fp, const char *s)
+{
+    if (!s) {
+        fputs("null", fp);
+        return;
+    }
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+typedef struct manifest_out {
+    FILE *csv, *json;
+    char *csv_tmp, *csv_final, *json_tmp, *json_final;
+    uint64_t n;
+} manifest_out;
+
+static const char manifest_header[] = "index,id,image,sha256,key,plain_sha256";
+
+static int manifest_open(run *r, manifest_out *m, esf_error *err)
+{
+    const esf_mfg_opts *o = r->o;
+    memset(m, 0, sizeof *m);
+    if (!o->manifest && !o->manifest_json)
+        return ESF_OK;
+    m->csv_final = xasprintf("%smanifest.csv", r->pre);
+    m->csv_tmp = xasprintf("%smanifest.csv.partial", r->pre);
+    m->json_final = xasprintf("%smanifest.json", r->pre);
+    m->json_tmp = xasprintf("%smanifest.json.partial", r->pre);
+    if (!m->csv_final || !m->csv_tmp || !m->json_final || !m->json_tmp)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "manifest");
+    if (!(m->csv = fopen(m->csv_tmp, "w")))
+        return esf_error_loc(err, ESF_ERR_IO, m->csv_tmp, 0, 0, "cannot create: %s", strerror(errno));
+    fprintf(m->csv, "%s\n", manifest_header);
+    if (o->manifest_json) {
+        if (!(m->json = fopen(m->json_tmp, "w")))
+            return esf_error_loc(err, ESF_ERR_IO, m->json_tmp, 0, 0, "cannot create: %s", strerror(errno));
+        fputs("[", m->json);
+    }
+    return ESF_OK;
+}
+
+static int manifest_add(run *r, manifest_out *m, const job *j, esf_error *err)
+{
+    if (!m->csv)
+        return ESF_OK;
+    char sha[65], plain[65];
+    hex32(sha, j->sha);
+    hex32(plain, j->skipped ? j->old_plain : j->plain_sha);
+    const char *img = rel_to(r, j->bin_path), *key = j->key_path ? rel_to(r, j->key_path) : "";
+    char idx[32];
+    snprintf(idx, sizeof idx, "%llu", (unsigned long long)j->index);
+    const char *f[] = { idx, j->name, img, sha, key, plain };
+    buf b = { 0 };
+    if (csv_put_row(&b, f, 6)) {
+        free(b.p);
+        return esf_error_set(err, ESF_ERR_NO_MEM, "manifest");
+    }
+    b.p[b.len - 2] = '\n';  /* the manifest uses LF */
+    fwrite(b.p, 1, b.len - 1, m->csv);
+    free(b.p);
+    if (m->json) {
+        fprintf(m->json, "%s\n  {\"index\": %s, \"id\": ", m->n ? "," : "", idx);
+        json_str(m->json, j->name);
+        fputs(", \"image\": ", m->json);
+        json_str(m->json, img);
+        fprintf(m->json, ", \"sha256\": \"%s\", \"key\": ", sha);
+        json_str(m->json, j->key_path ? key : NULL);
+        fprintf(m->json, ", \"skipped\": %s}", j->skipped ? "true" : "false");
+    }
+    m->n++;
+    if (fflush(m->csv) != 0)
+        return esf_error_loc(err, ESF_ERR_IO, m->csv_tmp, 0, 0, "cannot write: %s", strerror(errno));
+    return ESF_OK;
+}
+
+static int manifest_close(manifest_out *m, bool commit, esf_error *err)
+{
+    int rc = ESF_OK;
+    if (m->json) {
+        fputs(m->n ? "\n]\n" : "]\n", m->json);
+        if (fclose(m->json) != 0 && commit)
+            rc = esf_error_loc(err, ESF_ERR_IO, m->json_tmp, 0, 0, "cannot write: %s", strerror(errno));
+        if (commit && rc == ESF_OK && rename(m->json_tmp, m->json_final) != 0)
+            rc = esf_error_loc(err, ESF_ERR_IO, m->json_final, 0, 0, "cannot write: %s", strerror(errno));
+        if (!commit)
+            unlink(m->json_tmp);
+    }
+    if (m->csv) {
+        if (fclose(m->csv) != 0 && commit && rc == ESF_OK)
+            rc = esf_error_loc(err, ESF_ERR_IO, m->csv_tmp, 0, 0, "cannot write: %s", strerror(errno));
+        if (commit && rc == ESF_OK && rename(m->csv_tmp, m->csv_final) != 0)
+            rc = esf_error_loc(err, ESF_ERR_IO, m->csv_final, 0, 0, "cannot write: %s", strerror(errno));
+    }
+    free(m->csv_tmp);
+    free(m->csv_final);
+    free(m->json_tmp);
+    free(m->json_final);
+    memset(m, 0, sizeof *m);
+    return rc;
+}
+
+/* Resume: the previous run's manifest, read in step with the devices. The newest record wins:
+ * an interrupted run's manifest.csv.partial (moved aside to manifest.csv.resume), else an
+ * earlier .resume, else manifest.csv. */
+static int old_manifest_open(run *r, esf_error *err)
+{
+    char *partial = xasprintf("%smanifest.csv.partial", r->pre);
+    char *resume = xasprintf("%smanifest.csv.resume", r->pre);
+    char *final = xasprintf("%smanifest.csv", r->pre);
+    int rc = ESF_OK;
+    if (!partial || !resume || !final) {
+        rc = esf_error_set(err, ESF_ERR_NO_MEM, "manifest");
+        goto done;
+    }
+    if (file_exists(partial) && rename(partial, resume) != 0) {
+        rc = esf_error_loc(err, ESF_ERR_IO, partial, 0, 0, "cannot rename: %s", strerror(errno));
+        goto done;
+    }
+    const char *src = file_exists(resume) ? resume : file_exists(final) ? final : NULL;
+    if (!src)
+        goto done;
+    esf_error e2;
+    if (text_src_open(&r->old_src, src, true, &e2) < 0)
+        goto done;  /* unreadable: resume nothing */
+    esf_csv_opts co = { 0 };
+    if ((rc = esf_csv_open_mem(&r->old_csv, r->old_src.data, r->old_src.len, src, &co, err)) < 0)
+        goto done;
+    esf_csv_row row;
+    if (esf_csv_next(r->old_csv, &row, NULL) != 1)  /* header */
+        r->old_eof = true;
+done:
+    free(partial);
+    free(resume);
+    free(final);
+    return rc;
+}
+
+/* Fill j->have_old etc. from the old manifest record with the same index and id. */
+static void old_manifest_match(run *r, job *j)
+{
+    if (!r->old_csv)
+        return;
+    for (;;) {
+        if (!r->old_have) {
+            if (r->old_eof)
+                return;
+            esf_csv_row row;
+            if (esf_csv_next(r->old_csv, &row, NULL) != 1) {
+                r->old_eof = true;
+                return;
+            }
+            if (row.nfields != 6)
+                continue;
+            raw_row_free(&r->old_row);
+            if (raw_row_copy(&r->old_row, &row, &r->old_src))
+                return;
+            r->old_have = true;
+        }
+        char *end;
+        unsigned long long idx = strtoull(r->old_row.cells[0], &end, 10);
+        if (*end || idx < j->index) {
+            r->old_have = false;
+            continue;
+        }
+        if (idx > j->index)
+            return;
+        r->old_have = false;
+        if (strcmp(r->old_row.cells[1], j->name) || unhex32(r->old_row.cells[3], j->old_sha) ||
+            unhex32(r->old_row.cells[5], j->old_plain))
+            return;
+        j->old_key = xstrdup(r->old_row.cells[4]);
+        j->have_old = j->old_key != NULL;
+        return;
+    }
+}
+
+static void old_manifest_close(run *r, bool done)
+{
+    esf_csv_free(r->old_csv);
+    r->old_csv = NULL;
+    text_src_free(&r->old_src);
+    raw_row_free(&r->old_row);
+    if (done) {
+        char *resume = xasprintf("%smanifest.csv.resume", r->pre);
+        if (resume)
+            unlink(resume);
+        free(resume);
+    }
+}
+
+/* ------------------------------------------------------------------ the engine
+ * A ring of `nslots` jobs. The calling thread produces jobs (reads the values file in order) and
+ * consumes results in order; workers take jobs in order and process them in parallel. */
+
+struct engine {
+    run_state *s;
+    int pass;
+    job *slots;
+    size_t nslots;
+    worker *workers;
+    unsigned nworkers;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    uint64_t produced, taken;
+    bool shutdown;
+    bool sync_init;
+    unsigned nalloc;       /* workers allocated (worker_free on each) */
+    struct worker_ctx *ctx;
+};
+
+typedef struct worker_ctx {
+    engine *e;
+    worker *w;
+} worker_ctx;
+
+static void *worker_loop(void *arg)
+{
+    worker_ctx *c = arg;
+    engine *e = c->e;
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (e->taken >= e->produced && !e->shutdown)
+            pthread_cond_wait(&e->cv_work, &e->mu);
+        if (e->taken >= e->produced) {
+            pthread_mutex_unlock(&e->mu);
+            return NULL;
+        }
+        job *j = &e->slots[e->taken % e->nslots];
+        e->taken++;
+        j->state = SLOT_TAKEN;
+        int pass = e->pass;
+        pthread_mutex_unlock(&e->mu);
+        process(c->w, j, pass);
+        pthread_mutex_lock(&e->mu);
+        j->state = SLOT_DONE;
+        pthread_cond_broadcast(&e->cv_done);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+static void worker_free(worker *w)
+{
+    esf_nvs_gen_free(w->g);
+    free(w->img);
+    free(w->old);
+    free(w->text.p);
+    free(w->row_line);
+    free(w->row_cfg);
+    free(w->row_col);
+}
+
+static int device_report(run *r, const job *j)
+{
+    const esf_mfg_opts *o = r->o;
+    if (!o->cb.device)
+        return 0;
+    esf_mfg_device d = {
+        .index = j->index, .line = j->line, .name = j->name,
+        .csv_path = o->no_csv ? NULL : j->csv_path, .bin_path = j->bin_path,
+        .key_path = j->key_path, .hmac_key_path = j->hmac_path, .skipped = j->skipped,
+        .rc = j->rc, .err = j->rc < 0 ? &j->err : NULL,
+    };
+    memcpy(d.sha256, j->sha, 32);
+    return o->cb.device(o->cb.ctx, &d);
+}
+
+/* One pass over the values file. */
+static int run_pass(engine *e, int pass, esf_mfg_stats *st, manifest_out *m, esf_error *err)
+{
+    run_state *s = e->s;
+    run *r = &s->r;
+    const esf_mfg_opts *o = r->o;
+    int rc = values_open(s, err);
+    if (rc < 0)
+        return rc;
+    r->names_len = 0;
+    if (r->names)
+        memset(r->names, 0, r->names_cap * sizeof *r->names);
+    e->pass = pass;
+    e->produced = e->taken = 0;
+    uint64_t consumed = 0, failed = 0;
+    bool input_done = false, stop = false;
+    int result = ESF_OK;
+    while (true) {
+        /* produce while there is room */
+        while (!input_done && !stop && e->produced - consumed < e->nslots) {
+            job *j = &e->slots[e->produced % e->nslots];
+            int p = produce(s, j, e->produced, pass == 2, err);
+            if (p < 0) {
+                result = p;
+                stop = true;
+                break;
+            }
+            if (p == 0) {
+                input_done = true;
+                break;
+            }
+            if (pass == 2 && o->resume && j->rc == ESF_OK)
+                old_manifest_match(r, j);
+            pthread_mutex_lock(&e->mu);
+            j->state = SLOT_READY;
+            e->produced++;
+            pthread_cond_signal(&e->cv_work);
+            pthread_mutex_unlock(&e->mu);
+        }
+        if (consumed == e->produced && (input_done || stop))
+            break;
+        job *j = &e->slots[consumed % e->nslots];
+        pthread_mutex_lock(&e->mu);
+        while (j->state != SLOT_DONE)
+            pthread_cond_wait(&e->cv_done, &e->mu);
+        pthread_mutex_unlock(&e->mu);
+        if (!stop) {
+            if (j->rc < 0 && (!o->keep_going || j->fatal)) {
+                *err = j->err;
+                result = j->rc;
+                stop = true;
+            } else if (pass == 1) {
+                failed += j->rc < 0;
+            } else {
+                if (j->rc < 0)
+                    failed++;
+                else if (j->skipped)
+                    st->skipped++;
+                else
+                    st->written++;
+                if (j->rc == ESF_OK && (rc = manifest_add(r, m, j, err)) < 0) {
+                    result = rc;
+                    stop = true;
+                }
+                if (!stop && device_report(r, j)) {
+                    result = esf_error_set(err, ESF_ERR_CANCELLED, "stopped by the caller");
+                    stop = true;
+                }
+            }
+            if (!stop && o->cb.progress &&
+                o->cb.progress(o->cb.ctx, pass, consumed + 1, pass == 2 ? st->devices : 0)) {
+                result = esf_error_set(err, ESF_ERR_CANCELLED, "stopped by the caller");
+                stop = true;
+            }
+        }
+        j->state = SLOT_FREE;
+        consumed++;
+    }
+    if (pass == 1)
+        st->devices = consumed;
+    else
+        st->failed = failed;
+    if (pass == 1 && result == ESF_OK)
+        st->failed = failed;
+    return result;
+}
+
+static int engine_start(engine *e, run_state *s, esf_error *err)
+{
+    run *r = &s->r;
+    const esf_mfg_opts *o = r->o;
+    unsigned n = o->jobs;
+    if (!n) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (unsigned)c : 1;
+    }
+    if (n > 256)
+        n = 256;
+    e->s = s;
+    e->nslots = (size_t)n * 8;
+    e->slots = calloc(e->nslots, sizeof *e->slots);
+    e->workers = calloc(n, sizeof *e->workers);
+    e->nalloc = e->workers ? n : 0;
+    worker_ctx *ctx = e->ctx = calloc(n, sizeof *ctx);
+    if (!e->slots || !e->workers || !ctx)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "starting %u workers", n);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv_work, NULL);
+    pthread_cond_init(&e->cv_done, NULL);
+    e->sync_init = true;
+    e->nworkers = 0;
+    esf_nvs_gen_opts go = {
+        .size = o->size, .version = o->version, .compat = true, .base_dir = o->base_dir, .warn = o->warn,
+    };
+    for (unsigned i = 0; i < n; i++) {
+        worker *w = &e->workers[i];
+        w->r = r;
+        int rc = esf_nvs_gen_new(&w->g, &go, err);
+        if (rc < 0)
+            return rc;
+        if (!(w->img = malloc(o->size)) || !(w->old = malloc((size_t)o->size + 1)))
+            return esf_error_set(err, ESF_ERR_NO_MEM, "image buffers");
+    }
+    for (unsigned i = 0; i < n; i++) {
+        ctx[i].e = e;
+        ctx[i].w = &e->workers[i];
+        if (pthread_create(&e->workers[i].tid, NULL, worker_loop, &ctx[i]) != 0)
+            return esf_error_set(err, ESF_ERR_NO_MEM, "cannot start worker threads");
+        e->nworkers = i + 1;
+    }
+    return ESF_OK;
+}
+
+static void engine_stop(engine *e)
+{
+    if (e->sync_init) {
+        pthread_mutex_lock(&e->mu);
+        e->shutdown = true;
+        pthread_cond_broadcast(&e->cv_work);
+        pthread_mutex_unlock(&e->mu);
+        for (unsigned i = 0; i < e->nworkers; i++)
+            pthread_join(e->workers[i].tid, NULL);
+        pthread_mutex_destroy(&e->mu);
+        pthread_cond_destroy(&e->cv_work);
+        pthread_cond_destroy(&e->cv_done);
+    }
+    if (e->workers)
+        for (unsigned i = 0; i < e->nalloc; i++)
+            worker_free(&e->workers[i]);
+    if (e->slots)
+        for (size_t i = 0; i < e->nslots; i++)
+            job_free(&e->slots[i]);
+    free(e->slots);
+    free(e->workers);
+    free(e->ctx);
+}
+
+/* ------------------------------------------------------------------ esf_mfg_run */
+
+static int check_opts(const esf_mfg_opts *o, esf_error *err)
+{
+    if (!o || !o->conf_path || !o->values_path || !o->prefix || !o->outdir)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_mfg_run: missing path or prefix");
+    if (o->version != 1 && o->version != 2)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "NVS version %d: want 1 or 2", o->version);
+    if (o->size < 4096 || o->size % 4096)
+        return esf_error_set(err, ESF_ERR_RANGE, "partition size %u: want a multiple of 4096, at least 4096",
+                             o->size);
+    if (o->prefix_num && o->prefix_num_len < 0)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "prefix_num length %d: want >= 0", o->prefix_num_len);
+    if (o->key_mode == ESF_MFG_KEY_HMAC_INPUT && (!o->hmac_key || !o->hmac_key_len))
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "HMAC key missing");
+    return ESF_OK;
+}
+
+static const char *ext_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *b = slash ? slash + 1 : path;
+    while (*b == '.')
+        b++;
+    const char *dot = strrchr(b, '.');
+    return dot ? dot : "";
+}
+
+int esf_mfg_run(const esf_mfg_opts *o, esf_mfg_stats *stats, esf_error *err)
+{
+    esf_mfg_stats st_local = { 0 }, *st = stats ? stats : &st_local;
+    memset(st, 0, sizeof *st);
+    int rc = check_opts(o, err);
+    if (rc < 0)
+        return rc;
+    run_state *s = calloc(1, sizeof *s);
+    engine e = { 0 };
+    manifest_out m = { 0 };
+    if (!s)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "esf_mfg_run");
+    run *r = &s->r;
+    r->o = o;
+    /* mfg_gen's file checks, in its order */
+    if (strcmp(ext_of(o->conf_path), ".csv")) {
+        rc = esf_error_loc(err, ESF_ERR_INVALID_ARG, o->conf_path, 0, 0,
+                           o->ref_messages ? "Error: config file: %s does not have the .csv extension."
+                                           : "%s: config file name must end in .csv", o->conf_path);
+        goto done;
+    }
+    if (strcmp(ext_of(o->values_path), ".csv")) {
+        rc = esf_error_loc(err, ESF_ERR_INVALID_ARG, o->values_path, 0, 0,
+                           o->ref_messages ? "Error: values file: %s does not have the .csv extension."
+                                           : "%s: values file name must end in .csv", o->values_path);
+        goto done;
+    }
+    if ((rc = load_config(r, err)) < 0)
+        goto done;
+    if ((rc = text_src_open(&s->vals, o->values_path, true, err)) < 0)
+        goto done;
+    if (s->vals.len == 0) {
+        rc = o->ref_messages
+                 ? esf_error_set(err, ESF_ERR_PARSE, "Error: values file: %s is empty.", o->values_path)
+                 : esf_error_loc(err, ESF_ERR_PARSE, o->values_path, 0, 0, "values file is empty");
+        goto done;
+    }
+    if ((rc = values_open(s, err)) < 0)
+        goto done;
+    if (o->fileid && !row_has(r->header.cells, r->header.n, o->fileid)) {
+        rc = o->ref_messages
+                 ? esf_error_set(err, ESF_ERR_NOT_FOUND,
+                                 "Error: target_file_identifier: %s does not exist in values file.\n", o->fileid)
+                 : esf_error_loc(err, ESF_ERR_NOT_FOUND, o->values_path, r->header.line, 0,
+                                 "file id column '%s' is not in the header", o->fileid);
+        goto done;
+    }
+    if ((rc = compute_repeat(r, err)) < 0 || (rc = check_config(r, err)) < 0)
+        goto done;
+    if (!(r->pre = dir_prefix(o->outdir)) || !(r->keys_dir = xasprintf("%skeys/", r->pre))) {
+        rc = esf_error_set(err, ESF_ERR_NO_MEM, "esf_mfg_run");
+        goto done;
+    }
+    if (o->key_mode == ESF_MFG_KEY_HMAC_INPUT &&
+        (rc = esf_nvs_keys_from_hmac(o->hmac_key, o->hmac_key_len, r->derived_key, err)) < 0)
+        goto done;
+    if (o->key_mode == ESF_MFG_KEY_INPUT && esf_nvs_key_halves_equal(o->key)) {
+        rc = esf_error_set(err, ESF_ERR_CRYPTO, "XTS key halves are equal (In XTS mode duplicated keys are not allowed)");
+        goto done;
+    }
+    if ((rc = engine_start(&e, s, err)) < 0)
+        goto done;
+    /* pass 1: validate everything, write nothing */
+    if ((rc = run_pass(&e, 1, st, NULL, err)) < 0)
+        goto done;
+    /* pass 2: write */
+    const char *dirs[3] = { "csv", "bin", "keys" };
+    for (int i = 0; i < 3; i++) {
+        if (i == 0 && o->no_csv)
+            continue;
+        if (i == 2 && o->key_mode < ESF_MFG_KEY_GEN)
+            continue;
+        char *d = xasprintf("%s%s", r->pre, dirs[i]);
+        rc = d ? esf_mkdir_p(d, err) : esf_error_set(err, ESF_ERR_NO_MEM, "esf_mfg_run");
+        free(d);
+        if (rc < 0)
+            goto done;
+    }
+    if (o->resume && (rc = old_manifest_open(r, err)) < 0)
+        goto done;
+    if ((rc = manifest_open(r, &m, err)) < 0)
+        goto done;
+    rc = run_pass(&e, 2, st, &m, err);
+    int rc2 = manifest_close(&m, rc == ESF_OK, err);
+    if (rc == ESF_OK)
+        rc = rc2;
+    if (o->resume)
+        old_manifest_close(r, rc == ESF_OK);
+done:
+    manifest_close(&m, false, NULL);
+    engine_stop(&e);
+    esf_csv_free(s->vcsv);
+    text_src_free(&s->vals);
+    config_free(&r->cfg);
+    raw_row_free(&r->header);
+    raw_row_free(&r->first);
+    free(r->repeat_col);
+    free(r->pre);
+    free(r->keys_dir);
+    free(r->names);
+    old_manifest_close(r, false);
+    free(s);
+    return rc;
+}
+
+int esf_mfg_twin_exit_code(int rc)
+{
+    return rc == ESF_ERR_INVALID ? 254 : 1;
 }
