@@ -2,6 +2,7 @@
 #include "internal/crypto.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -72,6 +73,42 @@ int esf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
     if (key_len > INT_MAX)
         return -1;
     return HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) ? 0 : -1;
+}
+
+struct esf_aes_xts_ctx {
+    EVP_CIPHER_CTX *c;
+};
+
+esf_aes_xts_ctx *esf_aes_xts_new(int encrypt, const uint8_t key[64])
+{
+    esf_aes_xts_ctx *x = calloc(1, sizeof *x);
+    if (!x || !(x->c = EVP_CIPHER_CTX_new()) ||
+        EVP_CipherInit_ex(x->c, EVP_aes_256_xts(), NULL, key, NULL, encrypt ? 1 : 0) != 1) {
+        esf_aes_xts_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+int esf_aes_xts_run(esf_aes_xts_ctx *x, const uint8_t tweak[16], const uint8_t *in, uint8_t *out,
+                    size_t len)
+{
+    int n = 0;
+    if (!x || len > INT_MAX)
+        return -1;
+    /* key NULL: keep the key schedule, only set the tweak */
+    if (EVP_CipherInit_ex(x->c, NULL, NULL, NULL, tweak, -1) != 1 ||
+        EVP_CipherUpdate(x->c, out, &n, in, (int)len) != 1)
+        return -1;
+    return 0;
+}
+
+void esf_aes_xts_free(esf_aes_xts_ctx *x)
+{
+    if (!x)
+        return;
+    EVP_CIPHER_CTX_free(x->c);
+    free(x);
 }
 
 int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], const uint8_t *in,

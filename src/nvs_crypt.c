@@ -18,14 +18,20 @@ int esf_nvs_crypt_entries(int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN], u
 {
     if (encrypt && esf_nvs_key_halves_equal(key))
         return esf_error_set(err, ESF_ERR_CRYPTO, "In XTS mode duplicated keys are not allowed");
+    esf_aes_xts_ctx *x = esf_aes_xts_new(encrypt, key);  /* one key schedule for the run */
+    if (!x)
+        return esf_error_at(err, ESF_ERR_CRYPTO, NULL, (int64_t)rel_off, "AES-XTS key setup failed");
     for (size_t i = 0; i < n; i++) {
         uint8_t tweak[16] = { 0 };
         esf_put_le32(tweak, rel_off + (uint32_t)(i * ESF_NVS_ENTRY_SIZE));
-        if (esf_aes_xts(encrypt, key, tweak, in + i * ESF_NVS_ENTRY_SIZE,
-                        out + i * ESF_NVS_ENTRY_SIZE, ESF_NVS_ENTRY_SIZE) < 0)
+        if (esf_aes_xts_run(x, tweak, in + i * ESF_NVS_ENTRY_SIZE, out + i * ESF_NVS_ENTRY_SIZE,
+                            ESF_NVS_ENTRY_SIZE) < 0) {
+            esf_aes_xts_free(x);
             return esf_error_at(err, ESF_ERR_CRYPTO, NULL, (int64_t)rel_off + (int64_t)i * 32,
                                 "AES-XTS %s failed", encrypt ? "encryption" : "decryption");
+        }
     }
+    esf_aes_xts_free(x);
     return ESF_OK;
 }
 
