@@ -336,6 +336,8 @@ static const char *const valid_encodings[] = {
 
 typedef struct run run;
 
+#define MFG_MAX_CELLS 64   /* cells of a config row */
+
 /* ------------------------------------------------------------------ the run's shared state */
 
 struct run {
@@ -347,7 +349,7 @@ struct run {
     bool have_first;
     char *pre;               /* outdir with trailing '/' ("" if outdir "") */
     char *keys_dir;
-    uint8_t hmac_key[32];    /* derived/global keys */
+    bool cfg_hash;           /* a config key starts with '#' (see map_rows) */
     uint8_t derived_key[64];
     /* duplicate-name detection: open-addressing set of 64-bit hashes */
     uint64_t *names;
@@ -510,6 +512,15 @@ static int check_config(run *r, esf_error *err)
         free(missing.p);
         return rc;
     }
+    for (size_t i = 0; i < c->nrows; i++) {
+        cfg_row *row = &c->rows[i];
+        if (row->n > MFG_MAX_CELLS)
+            return esf_error_loc(err, ESF_ERR_PARSE, cf, row->line, 0, "%zu cells: at most %d", row->n,
+                                 MFG_MAX_CELLS);
+        for (size_t k = 0; k < row->n; k++)
+            if ((k == 0 && row->cells[0][0] == '#') || strstr(row->cells[k], "\n#"))
+                r->cfg_hash = true;
+    }
     /* mfg_gen removes the first "REPEAT" cell of each row when assembling device CSVs */
     for (size_t i = 0; i < c->nrows; i++) {
         cfg_row *row = &c->rows[i];
@@ -569,9 +580,15 @@ static int csv_put_row(buf *b, const char *const *f, size_t n)
         }
         if (buf_add(b, "\"", 1))
             return -1;
-        for (const char *p = s; *p; p++)
-            if ((*p == '"' && buf_add(b, "\"", 1)) || buf_add(b, p, 1))
+        for (const char *p = s;;) {  /* runs up to each quote, the quote doubled */
+            const char *q = strchr(p, '"');
+            size_t run = q ? (size_t)(q - p) + 1 : strlen(p);
+            if (buf_add(b, p, run) || (q && buf_add(b, "\"", 1)))
                 return -1;
+            if (!q)
+                break;
+            p = q + 1;
+        }
         if (buf_add(b, "\"", 1))
             return -1;
     }
@@ -901,6 +918,7 @@ typedef struct worker {
     size_t *row_cfg;       /* per CSV row: config row index */
     size_t *row_col;       /* per CSV row: values column, SIZE_MAX for namespace rows */
     size_t rows_cap;
+    bool reparse;          /* this device's image must come from its CSV text (see map_rows) */
     pthread_t tid;
 } worker;
 
@@ -912,12 +930,14 @@ static size_t count_nl(const char *s, size_t n)
     return c;
 }
 
-/* Assemble the intermediate CSV of job `j` (mfg_gen's add_data_to_file). */
-static int build_csv(worker *w, job *j)
+/* Map each config row to its value column for job `j` (mfg_gen's add_data_to_file scan: the
+ * next (name, value) pair whose name OR value equals the key). Sets w->reparse when the written
+ * CSV would hold a line starting with '#' (a '#' key, or "\n#" in a value): the generator drops
+ * such lines, so then the image must come from the CSV text itself. */
+static int map_rows(worker *w, job *j)
 {
     run *r = w->r;
     const mfg_config *c = &r->cfg;
-    w->text.len = 0;
     if (w->rows_cap < c->nrows + 1) {
         size_t cap = c->nrows + 1;
         uint32_t *a = realloc(w->row_line, cap * sizeof *a);
@@ -928,45 +948,100 @@ static int build_csv(worker *w, job *j)
             w->row_cfg = b;
         size_t *d = b ? realloc(w->row_col, cap * sizeof *d) : NULL;
         if (!d)
-            return esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
+            return j->rc = esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
         w->row_col = d;
         w->rows_cap = cap;
     }
-    static const char *const hdr[] = { "key", "type", "encoding", "value" };
-    if (csv_put_row(&w->text, hdr, 4))
-        return esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
-    uint32_t line = 2;
-    size_t pos = 0, nrow = 1;
-    const char *cells[64];
+    w->reparse = r->cfg_hash;
+    size_t pos = 0;
     for (size_t i = 0; i < c->nrows; i++) {
         const cfg_row *cr = &c->rows[i];
         size_t col = SIZE_MAX;
-        const char *value = "";
         if (!cr->is_ns) {
             const char *key = cr->n ? cr->cells[0] : "";
             while (pos < j->ncells && strcmp(r->header.cells[pos], key) && strcmp(j->cells[pos], key))
                 pos++;
             if (pos >= j->ncells)
-                return esf_error_loc(&j->err, ESF_ERR_PARSE, r->o->conf_path, cr->line, 1,
-                                     "device %s: key '%s' has no value column", j->name, key);
+                return j->rc = esf_error_loc(&j->err, ESF_ERR_PARSE, r->o->conf_path, cr->line, 1,
+                                             "device %s: key '%s' has no value column", j->name, key);
             col = pos++;
-            value = j->cells[col];
+            if (strstr(j->cells[col], "\n#"))
+                w->reparse = true;
         }
-        if (cr->n + 1 > sizeof cells / sizeof *cells)
-            return esf_error_loc(&j->err, ESF_ERR_INVALID, r->o->conf_path, cr->line, 64, "too many cells");
+        w->row_cfg[i + 1] = i;
+        w->row_col[i + 1] = col;
+    }
+    return ESF_OK;
+}
+
+/* Assemble the intermediate CSV text of job `j` (after map_rows), recording each row's line. */
+static int build_text(worker *w, job *j)
+{
+    run *r = w->r;
+    const mfg_config *c = &r->cfg;
+    w->text.len = 0;
+    static const char *const hdr[] = { "key", "type", "encoding", "value" };
+    if (csv_put_row(&w->text, hdr, 4))
+        return j->rc = esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
+    uint32_t line = 2;
+    const char *cells[MFG_MAX_CELLS + 1];
+    for (size_t i = 0; i < c->nrows; i++) {
+        const cfg_row *cr = &c->rows[i];
+        size_t col = w->row_col[i + 1];
         for (size_t k = 0; k < cr->n; k++)
             cells[k] = cr->cells[k];
-        cells[cr->n] = value;
+        cells[cr->n] = col == SIZE_MAX ? "" : j->cells[col];
         size_t before = w->text.len;
         if (csv_put_row(&w->text, cells, cr->n + 1))
-            return esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
-        w->row_line[nrow] = line;
-        w->row_cfg[nrow] = i;
-        w->row_col[nrow] = col;
-        nrow++;
+            return j->rc = esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
+        w->row_line[i + 1] = line;
         line += (uint32_t)count_nl(w->text.p + before, w->text.len - before);
     }
     w->row_line[0] = 1;
+    return ESF_OK;
+}
+
+/* Hand the rows to the generator directly: what it would read back from the CSV text when no line
+ * of it starts with '#' (csv.writer then csv.reader is the identity on these fields). */
+static int add_rows(worker *w, job *j)
+{
+    run *r = w->r;
+    const mfg_config *c = &r->cfg;
+    for (size_t i = 0; i < c->nrows; i++) {
+        const cfg_row *cr = &c->rows[i];
+        size_t col = w->row_col[i + 1];
+        const char *f[MFG_MAX_CELLS + 1];
+        size_t n = cr->n;
+        for (size_t k = 0; k < n; k++)
+            f[k] = cr->cells[k];
+        f[n++] = col == SIZE_MAX ? "" : j->cells[col];
+        esf_nvs_row row = { 0 };
+        row.key = f[0];
+        row.key_len = strlen(f[0]);
+        if (n > 1) {
+            row.type = f[1];
+            row.type_len = strlen(f[1]);
+        }
+        if (n > 2) {
+            row.encoding = f[2];
+            row.encoding_len = strlen(f[2]);
+        }
+        if (n > 3) {
+            row.value = f[3];
+            row.value_len = strlen(f[3]);
+        }
+        if (col == SIZE_MAX) {
+            row.source = r->o->conf_path;
+            row.line = cr->line;
+        } else {
+            row.source = r->o->values_path;
+            row.line = j->line;
+            row.col_value = j->cols[col];
+        }
+        int rc = esf_nvs_gen_add_row(w->g, &row, &j->err);
+        if (rc < 0)
+            return rc;
+    }
     return ESF_OK;
 }
 
@@ -997,23 +1072,51 @@ static void relocate_error(worker *w, job *j)
 }
 
 /* Generate the plain image of `j` into w->img. */
-static int gen_plain(worker *w, job *j, size_t *len)
+static int gen_plain(worker *w, job *j, size_t *len, bool need_text)
 {
-    int rc = build_csv(w, j);
+    int rc = map_rows(w, j);
     if (rc < 0)
         return rc;
+    if ((need_text || w->reparse) && (rc = build_text(w, j)) < 0)
+        return rc;
     esf_nvs_gen_reset(w->g);
-    rc = esf_nvs_gen_add_csv(w->g, w->text.p, w->text.len, j->csv_path, &j->err);
-    if (rc == ESF_OK)
-        rc = esf_nvs_gen_finish(w->g, w->img, len, &j->err);
-    if (rc < 0) {
+    if (w->reparse) {
+        rc = esf_nvs_gen_add_csv(w->g, w->text.p, w->text.len, j->csv_path, &j->err);
+        if (rc < 0) {
+            j->rc = rc;
+            relocate_error(w, j);
+            return rc;
+        }
+    } else if ((rc = add_rows(w, j)) < 0) {
         j->rc = rc;
-        relocate_error(w, j);
+        if (!w->r->o->ref_messages)
+            esf_error_wrap(&j->err, "device %s", j->name);
+        return rc;
     }
+    rc = esf_nvs_gen_finish(w->g, w->img, len, &j->err);
+    if (rc < 0)
+        j->rc = rc;
     return rc;
 }
 
 static bool file_exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* A digest of a plain image for resume decisions, cheaper than hashing the whole image: SHA-256
+ * of the bytes up to the end of the last page that is not blank (all 0xFF), then the image length
+ * as 8 bytes little-endian. Equal digests = equal images (the rest is blank by construction). */
+static int plain_digest(const uint8_t *img, size_t len, uint8_t out[32])
+{
+    size_t used = len;
+    while (used >= 4096 && img[used - 4096] == 0xFF && !memcmp(img + used - 4096, img + used - 4095, 4095))
+        used -= 4096;
+    uint8_t tail[8];
+    for (int i = 0; i < 8; i++)
+        tail[i] = (uint8_t)((uint64_t)len >> (8 * i));
+    esf_sha256_ctx *c = esf_sha256_begin();
+    if (!c || esf_sha256_update(c, img, used) < 0 || esf_sha256_update(c, tail, 8) < 0)
+        return c ? (esf_sha256_end(c, out), -1) : -1;
+    return esf_sha256_end(c, out);
+}
 
 /* Resume check: the image on disk is the manifest's and still what these inputs give. */
 static bool can_skip(worker *w, job *j, const uint8_t *img, size_t len)
@@ -1076,7 +1179,7 @@ static void process(worker *w, job *j, int pass)
     if (j->rc < 0)
         return;
     size_t len = 0;
-    if (gen_plain(w, j, &len) < 0) {
+    if (gen_plain(w, j, &len, pass == 2 && !o->no_csv) < 0) {
         if (j->rc == ESF_OK)
             j->rc = j->err.code ? j->err.code : ESF_ERR_INTERNAL;
         return;
@@ -1084,8 +1187,9 @@ static void process(worker *w, job *j, int pass)
     if (pass == 1)
         return;
     uint8_t *img = w->img;
-    if (esf_sha256(img, len, j->plain_sha) < 0) {
+    if (plain_digest(img, len, j->plain_sha) < 0) {
         j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
+        j->fatal = true;
         return;
     }
     if (o->resume && can_skip(w, j, img, len)) {
@@ -1116,8 +1220,10 @@ static void process(worker *w, job *j, int pass)
         k = key;
         break;
     }
-    if (k && (j->rc = esf_nvs_encrypt_image(img, len, k, &j->err)) < 0)
+    if (k && (j->rc = esf_nvs_encrypt_image(img, len, k, &j->err)) < 0) {
+        j->fatal = true;
         return;
+    }
     if (esf_sha256(img, len, j->sha) < 0) {
         j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
         return;
@@ -1194,7 +1300,7 @@ typedef struct manifest_out {
     uint64_t n;
 } manifest_out;
 
-static const char manifest_header[] = "index,id,image,sha256,key,plain_sha256";
+static const char manifest_header[] = "index,id,image,sha256,key,plain_digest";
 
 static int manifest_open(run *r, manifest_out *m, esf_error *err)
 {
@@ -1248,7 +1354,14 @@ static int manifest_add(run *r, manifest_out *m, const job *j, esf_error *err)
         fprintf(m->json, ", \"skipped\": %s}", j->skipped ? "true" : "false");
     }
     m->n++;
-    if (fflush(m->csv) != 0)
+    return ESF_OK;
+}
+
+/* Push the manifest lines so far to the file (once per batch of consumed devices: an interrupted
+ * run leaves a usable manifest.csv.partial for resuming). */
+static int manifest_flush(manifest_out *m, esf_error *err)
+{
+    if (m && m->csv && fflush(m->csv) != 0)
         return esf_error_loc(err, ESF_ERR_IO, m->csv_tmp, 0, 0, "cannot write: %s", strerror(errno));
     return ESF_OK;
 }
@@ -1381,7 +1494,8 @@ struct engine {
     unsigned nworkers;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    uint64_t produced, taken;
+    uint64_t produced, taken, ndone, consumed;  /* counters; guarded by mu */
+    bool main_waiting;
     bool shutdown;
     bool sync_init;
     unsigned nalloc;       /* workers allocated (worker_free on each) */
@@ -1393,18 +1507,18 @@ typedef struct worker_ctx {
     worker *w;
 } worker_ctx;
 
+/* Workers take jobs in order; the consumer is woken only when the oldest job is done and half
+ * the ring is (or everything produced is): few context switches per device. */
 static void *worker_loop(void *arg)
 {
     worker_ctx *c = arg;
     engine *e = c->e;
+    pthread_mutex_lock(&e->mu);
     for (;;) {
-        pthread_mutex_lock(&e->mu);
         while (e->taken >= e->produced && !e->shutdown)
             pthread_cond_wait(&e->cv_work, &e->mu);
-        if (e->taken >= e->produced) {
-            pthread_mutex_unlock(&e->mu);
-            return NULL;
-        }
+        if (e->taken >= e->produced)
+            break;
         job *j = &e->slots[e->taken % e->nslots];
         e->taken++;
         j->state = SLOT_TAKEN;
@@ -1413,9 +1527,13 @@ static void *worker_loop(void *arg)
         process(c->w, j, pass);
         pthread_mutex_lock(&e->mu);
         j->state = SLOT_DONE;
-        pthread_cond_broadcast(&e->cv_done);
-        pthread_mutex_unlock(&e->mu);
+        e->ndone++;
+        if (e->main_waiting && e->slots[e->consumed % e->nslots].state == SLOT_DONE &&
+            (e->ndone - e->consumed >= e->nslots / 2 || e->ndone == e->produced))
+            pthread_cond_signal(&e->cv_done);
     }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
 }
 
 static void worker_free(worker *w)
@@ -1457,15 +1575,16 @@ static int run_pass(engine *e, int pass, esf_mfg_stats *st, manifest_out *m, esf
     if (r->names)
         memset(r->names, 0, r->names_cap * sizeof *r->names);
     e->pass = pass;
-    e->produced = e->taken = 0;
-    uint64_t consumed = 0, failed = 0;
+    e->produced = e->taken = e->ndone = e->consumed = 0;
+    uint64_t produced = 0, consumed = 0, failed = 0;
     bool input_done = false, stop = false;
     int result = ESF_OK;
     while (true) {
-        /* produce while there is room */
-        while (!input_done && !stop && e->produced - consumed < e->nslots) {
-            job *j = &e->slots[e->produced % e->nslots];
-            int p = produce(s, j, e->produced, pass == 2, err);
+        /* fill every free slot, then publish them at once */
+        uint64_t first = produced;
+        while (!input_done && !stop && produced - consumed < e->nslots) {
+            job *j = &e->slots[produced % e->nslots];
+            int p = produce(s, j, produced, pass == 2, err);
             if (p < 0) {
                 result = p;
                 stop = true;
@@ -1477,50 +1596,69 @@ static int run_pass(engine *e, int pass, esf_mfg_stats *st, manifest_out *m, esf
             }
             if (pass == 2 && o->resume && j->rc == ESF_OK)
                 old_manifest_match(r, j);
-            pthread_mutex_lock(&e->mu);
             j->state = SLOT_READY;
-            e->produced++;
-            pthread_cond_signal(&e->cv_work);
-            pthread_mutex_unlock(&e->mu);
+            produced++;
         }
-        if (consumed == e->produced && (input_done || stop))
-            break;
-        job *j = &e->slots[consumed % e->nslots];
         pthread_mutex_lock(&e->mu);
-        while (j->state != SLOT_DONE)
+        if (produced != first) {
+            e->produced = produced;
+            pthread_cond_broadcast(&e->cv_work);
+        }
+        if (consumed == produced && (input_done || stop)) {
+            pthread_mutex_unlock(&e->mu);
+            break;
+        }
+        while (e->slots[consumed % e->nslots].state != SLOT_DONE) {
+            e->main_waiting = true;
             pthread_cond_wait(&e->cv_done, &e->mu);
+        }
+        e->main_waiting = false;
+        uint64_t ready = 0;
+        while (consumed + ready < produced && e->slots[(consumed + ready) % e->nslots].state == SLOT_DONE)
+            ready++;
         pthread_mutex_unlock(&e->mu);
-        if (!stop) {
-            if (j->rc < 0 && (!o->keep_going || j->fatal)) {
-                *err = j->err;
-                result = j->rc;
-                stop = true;
-            } else if (pass == 1) {
-                failed += j->rc < 0;
-            } else {
-                if (j->rc < 0)
-                    failed++;
-                else if (j->skipped)
-                    st->skipped++;
-                else
-                    st->written++;
-                if (j->rc == ESF_OK && (rc = manifest_add(r, m, j, err)) < 0) {
-                    result = rc;
+        for (uint64_t k = 0; k < ready; k++) {
+            job *j = &e->slots[(consumed + k) % e->nslots];
+            if (!stop) {
+                if (j->rc < 0 && (!o->keep_going || j->fatal)) {
+                    *err = j->err;
+                    result = j->rc;
                     stop = true;
+                } else if (pass == 1) {
+                    failed += j->rc < 0;
+                } else {
+                    if (j->rc < 0)
+                        failed++;
+                    else if (j->skipped)
+                        st->skipped++;
+                    else
+                        st->written++;
+                    if (j->rc == ESF_OK && (rc = manifest_add(r, m, j, err)) < 0) {
+                        result = rc;
+                        stop = true;
+                    }
+                    if (!stop && device_report(r, j)) {
+                        result = esf_error_set(err, ESF_ERR_CANCELLED, "stopped by the caller");
+                        stop = true;
+                    }
                 }
-                if (!stop && device_report(r, j)) {
+                if (!stop && o->cb.progress &&
+                    o->cb.progress(o->cb.ctx, pass, consumed + k + 1, pass == 2 ? st->devices : 0)) {
                     result = esf_error_set(err, ESF_ERR_CANCELLED, "stopped by the caller");
                     stop = true;
                 }
             }
-            if (!stop && o->cb.progress &&
-                o->cb.progress(o->cb.ctx, pass, consumed + 1, pass == 2 ? st->devices : 0)) {
-                result = esf_error_set(err, ESF_ERR_CANCELLED, "stopped by the caller");
-                stop = true;
-            }
         }
-        j->state = SLOT_FREE;
-        consumed++;
+        if (pass == 2 && !stop && (rc = manifest_flush(m, err)) < 0) {
+            result = rc;
+            stop = true;
+        }
+        pthread_mutex_lock(&e->mu);
+        for (uint64_t k = 0; k < ready; k++)
+            e->slots[(consumed + k) % e->nslots].state = SLOT_FREE;
+        consumed += ready;
+        e->consumed = consumed;
+        pthread_mutex_unlock(&e->mu);
     }
     if (pass == 1)
         st->devices = consumed;
@@ -1543,7 +1681,7 @@ static int engine_start(engine *e, run_state *s, esf_error *err)
     if (n > 256)
         n = 256;
     e->s = s;
-    e->nslots = (size_t)n * 8;
+    e->nslots = (size_t)n * 32;
     e->slots = calloc(e->nslots, sizeof *e->slots);
     e->workers = calloc(n, sizeof *e->workers);
     e->nalloc = e->workers ? n : 0;
