@@ -84,6 +84,14 @@ static int parse_args(const char *prog, const opt_spec *specs, size_t nspecs, in
                 break;
             }
         }
+        const char *attached = NULL;  /* "-j4": a short option with its value attached */
+        if (found < 0 && a[1] != '-' && strlen(a) > 2)
+            for (size_t k = 0; k < nspecs; k++)
+                if (strlen(specs[k].name) == 2 && !strncmp(specs[k].name, a, 2) && specs[k].kind == OPT_VALUE) {
+                    found = (int)k;
+                    nmatch = 1;
+                    attached = a + 2;
+                }
         if (found < 0 && a[1] == '-')
             for (size_t k = 0; k < nspecs; k++)
                 if (!strncmp(specs[k].name, a, alen)) {
@@ -117,6 +125,8 @@ static int parse_args(const char *prog, const opt_spec *specs, size_t nspecs, in
         int got = 0;
         if (eq && a[1] == '-')
             v->v[got++] = eq + 1;
+        else if (attached)
+            v->v[got++] = attached;
         while (got < need && i + 1 < argc && (argv[i + 1][0] != '-' || !argv[i + 1][1] ||
                                               looks_negative_number(argv[i + 1])))
             v->v[got++] = argv[++i];

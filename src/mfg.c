@@ -1071,7 +1071,7 @@ static void relocate_error(worker *w, job *j)
                       "device %s, column '%s': %s", j->name, r->header.cells[w->row_col[row]], msg);
 }
 
-/* Generate the plain image of `j` into w->img. */
+/* Generate the plain image of `j` into w->img (`len` NULL: only check that every row is accepted). */
 static int gen_plain(worker *w, job *j, size_t *len, bool need_text)
 {
     int rc = map_rows(w, j);
@@ -1093,6 +1093,8 @@ static int gen_plain(worker *w, job *j, size_t *len, bool need_text)
             esf_error_wrap(&j->err, "device %s", j->name);
         return rc;
     }
+    if (!len)
+        return ESF_OK;  /* validation only: every row was accepted; finishing cannot fail */
     rc = esf_nvs_gen_finish(w->g, w->img, len, &j->err);
     if (rc < 0)
         j->rc = rc;
@@ -1123,7 +1125,8 @@ static bool can_skip(worker *w, job *j, const uint8_t *img, size_t len)
 {
     run *r = w->r;
     const esf_mfg_opts *o = r->o;
-    if (!j->have_old || memcmp(j->old_plain, j->plain_sha, 32))
+    if (!j->have_old || (o->key_mode == ESF_MFG_KEY_NONE && esf_sha256(img, len, j->plain_sha) < 0) ||
+        memcmp(j->old_plain, j->plain_sha, 32))
         return false;
     FILE *fp = fopen(j->bin_path, "rb");
     if (!fp)
@@ -1179,7 +1182,7 @@ static void process(worker *w, job *j, int pass)
     if (j->rc < 0)
         return;
     size_t len = 0;
-    if (gen_plain(w, j, &len, pass == 2 && !o->no_csv) < 0) {
+    if (gen_plain(w, j, pass == 2 ? &len : NULL, pass == 2 && !o->no_csv) < 0) {
         if (j->rc == ESF_OK)
             j->rc = j->err.code ? j->err.code : ESF_ERR_INTERNAL;
         return;
@@ -1187,7 +1190,8 @@ static void process(worker *w, job *j, int pass)
     if (pass == 1)
         return;
     uint8_t *img = w->img;
-    if (plain_digest(img, len, j->plain_sha) < 0) {
+    /* plain images: the image's own SHA-256 is computed below and serves as the digest */
+    if (o->key_mode != ESF_MFG_KEY_NONE && plain_digest(img, len, j->plain_sha) < 0) {
         j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
         j->fatal = true;
         return;
@@ -1226,8 +1230,11 @@ static void process(worker *w, job *j, int pass)
     }
     if (esf_sha256(img, len, j->sha) < 0) {
         j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
+        j->fatal = true;
         return;
     }
+    if (!k)
+        memcpy(j->plain_sha, j->sha, 32);
     if (!o->no_csv && write_file(j, j->csv_path, w->text.p, w->text.len) < 0)
         return;
     if (j->hmac_path && write_file(j, j->hmac_path, hkey, sizeof hkey) < 0)
