@@ -9,3 +9,11 @@ ESPFORGE=$PWD/build/espforge
 out=build/smart-plug
 mkdir -p "$out"
 echo "espforge built: $ESPFORGE"
+
+# --- partition table: CSV -> partition-table.bin (byte-identical to gen_esp32part.py), print, check
+echo
+echo "== partition table: examples/smart-plug/partitions.csv"
+"$ESPFORGE" part gen -q examples/smart-plug/partitions.csv "$out/partition-table.bin"
+echo "wrote $out/partition-table.bin ($(wc -c < "$out/partition-table.bin") bytes)"
+"$ESPFORGE" part show "$out/partition-table.bin"
+"$ESPFORGE" part check "$out/partition-table.bin"

@@ -128,6 +128,15 @@ done:
     return ok ? 0 : -1;
 }
 
+int esf_pbkdf2_sha1(const void *pw, size_t pw_len, const void *salt, size_t salt_len, unsigned iter,
+                    uint8_t *out, size_t out_len)
+{
+    if (pw_len > INT_MAX || salt_len > INT_MAX || out_len > INT_MAX || iter > INT_MAX)
+        return -1;
+    return PKCS5_PBKDF2_HMAC_SHA1(pw, (int)pw_len, salt, (int)salt_len, (int)iter, (int)out_len,
+                                  out) == 1 ? 0 : -1;
+}
+
 int esf_random(void *buf, size_t len)
 {
     if (len > INT_MAX)

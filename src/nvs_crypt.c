@@ -123,6 +123,13 @@ int esf_nvs_keys_generate(uint8_t key[ESF_NVS_XTS_KEY_LEN], esf_error *err)
     return ESF_OK;
 }
 
+int esf_nvs_hmac_key_generate(uint8_t hmac_key[ESF_NVS_HMAC_KEY_LEN], esf_error *err)
+{
+    if (esf_random(hmac_key, ESF_NVS_HMAC_KEY_LEN) < 0)
+        return esf_error_set(err, ESF_ERR_CRYPTO, "secure random generator failed");
+    return ESF_OK;
+}
+
 int esf_nvs_keys_from_hmac(const uint8_t *hmac_key, size_t len, uint8_t key[ESF_NVS_XTS_KEY_LEN],
                            esf_error *err)
 {

@@ -70,6 +70,10 @@ int esf_nvs_keys_parse(const uint8_t *buf, size_t len, uint8_t key[ESF_NVS_XTS_K
  *  they differ). @return ESF_OK; ESF_ERR_CRYPTO. */
 int esf_nvs_keys_generate(uint8_t key[ESF_NVS_XTS_KEY_LEN], esf_error *err);
 
+/** Fill `hmac_key` with 32 bytes from the OS's secure random generator (a new eFuse HMAC key,
+ *  the generator's --kp_hmac_keygen). @return ESF_OK; ESF_ERR_CRYPTO. */
+int esf_nvs_hmac_key_generate(uint8_t hmac_key[ESF_NVS_HMAC_KEY_LEN], esf_error *err);
+
 /** Derive the XTS key from an HMAC key (nvs-encryption.md §4):
  *  eky = HMAC-SHA256(K, 5A 5A BE AE ×8), tky = HMAC-SHA256(K, A5 A5 DE CE ×8).
  *  `hmac_key` may have any length (the reference uses the whole key file).

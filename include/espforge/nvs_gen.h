@@ -114,6 +114,11 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
  *  @return ESF_OK; ESF_ERR_STATE (after a failed add); ESF_ERR_CRYPTO. */
 int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *err);
 
+/** The whole text of the error that made the last add fail ("" if none). err->msg holds at most
+ *  511 bytes; the reference prints InputError messages whole (e.g. a long key), so the twin
+ *  prints this. Valid until the next call on `g`. */
+const char *esf_nvs_gen_error_text(const esf_nvs_gen *g);
+
 /** NULL-safe. */
 void esf_nvs_gen_free(esf_nvs_gen *g);
 

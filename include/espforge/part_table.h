@@ -17,6 +17,10 @@
  * Messages are the reference's texts; the place (file:line:column, or byte offset for binary)
  * is in the esf_error's fields. With opts.ref_messages the per-line CSV errors are also wrapped
  * like the reference prints them ("Error at line N: ...\nPlease check ...").
+ *
+ * Warnings go to opts->warn. A warning with code ESF_OK is a line the reference itself prints to
+ * stderr (its "WARNING: ..." texts, and the rows it lists before some errors), verbatim; a
+ * warning with a negative code is espforge's own (e.g. a name truncated to 16 bytes).
  */
 #ifndef ESPFORGE_PART_TABLE_H
 #define ESPFORGE_PART_TABLE_H
@@ -224,7 +228,7 @@ const esf_part_entry *esf_part_table_find(const esf_part_table *t, const char *l
 const esf_part_entry *esf_part_table_find_type(const esf_part_table *t, int type, int subtype,
                                                const esf_part_entry *after);
 
-/* ---- ESP-IDF's predefined tables (components/partition_table/*.csv) */
+/* ---- ESP-IDF's predefined tables (components/partition_table/partitions_*.csv) */
 
 /** CSV text of a predefined table by short name ("singleapp", "two_ota_large", ...; the
  *  "partitions_" prefix and ".csv" suffix are also accepted), or NULL. */

@@ -46,6 +46,11 @@ void esf_aes_xts_free(esf_aes_xts_ctx *c);
 int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], const uint8_t *in,
                 uint8_t *out, size_t len);
 
+/** PBKDF2-HMAC-SHA1 (RFC 8018) of `pw` with `salt`, `iter` iterations, `out_len` bytes (the Wi-Fi
+ *  PMK: 4096 iterations, 32 bytes). @return 0; negative on failure. */
+int esf_pbkdf2_sha1(const void *pw, size_t pw_len, const void *salt, size_t salt_len, unsigned iter,
+                    uint8_t *out, size_t out_len);
+
 /** Fill `buf` from the OS's secure random generator. @return 0; negative on failure. */
 int esf_random(void *buf, size_t len);
 

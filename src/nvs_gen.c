@@ -1,0 +1,1352 @@
+/* The NVS partition generator (nvs-generator.md §3–§6), byte-identical to
+ * esp-idf-nvs-partition-gen 0.2.0. See include/espforge/nvs_gen.h.
+ *
+ * The code follows the reference's structure so that its page filling, error order and quirks
+ * fall out the same way: a row goes through write_row (module-level write_entry: Wi-Fi extras,
+ * file loading, namespaces), then write_value (NVS.write_entry: encodings), then write_prim /
+ * write_var (Page.write_*: page-full retry on a new page). Python values are modelled by
+ * `pyval`: None, str (UTF-8 text, lengths in characters) or bytes. */
+#include "espforge/nvs_gen.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "espforge/csv.h"
+#include "espforge/io.h"
+#include "espforge/nvs_crypt.h"
+#include "espforge/nvs_page.h"
+#include "internal/crypto.h"
+#include "internal/le.h"
+
+#define PY_FIELD_LIMIT 131072u  /* Python csv.field_size_limit() default, characters */
+
+typedef enum { PV_NONE, PV_STR, PV_BYTES } pv_kind;
+typedef struct pyval {
+    pv_kind kind;
+    const uint8_t *p;
+    size_t len;  /* bytes */
+} pyval;
+
+typedef struct ns_entry {
+    char name[64];  /* up to 15 characters = 60 bytes of UTF-8 */
+    uint8_t len;
+    uint16_t idx;
+} ns_entry;
+
+typedef struct key_slot {  /* duplicate detection: (ns, key) of every item written */
+    uint16_t ns;           /* 0xFFFF = free slot */
+    uint8_t len;
+    char key[61];
+} key_slot;
+
+struct esf_nvs_gen {
+    esf_nvs_gen_opts opts;
+    uint8_t key[ESF_NVS_XTS_KEY_LEN];
+    bool encrypt;
+    uint8_t version;        /* header byte: 0xFF v1, 0xFE v2 */
+    bool read_only;
+    uint64_t usable;        /* bytes of data pages allowed */
+    uint32_t max_pages;     /* opts.size / 4096 */
+    uint8_t *buf;           /* max_pages pages */
+    uint32_t npages;        /* data pages created */
+    uint64_t remaining;     /* the reference's NVS.size */
+    uint8_t *cur;           /* current page */
+    unsigned entry_num;     /* next free entry of the current page */
+    bool failed;
+
+    ns_entry *ns; size_t ns_n, ns_cap;
+    unsigned ns_count;      /* namespaces created (= index of the latest) */
+    unsigned ns_sel;        /* namespace selected by the last namespace row */
+
+    key_slot *keys; size_t keys_cap, keys_n;
+
+    bool wifi_done;
+    char *ap_ssid, *ap_passwd, *ap_authmode;  /* NULL = None */
+
+    uint8_t *scratch; size_t scratch_cap;     /* decoded values */
+    uint8_t *file; size_t file_len;           /* type=file content */
+    const esf_nvs_row *row;                   /* row being written (places) */
+    char *errtext;                            /* full text of the last error */
+};
+
+/* ---- errors and warnings ---- */
+
+static const char *row_src(const esf_nvs_gen *g) { return g->row && g->row->source ? g->row->source : ""; }
+
+enum col { C_KEY, C_TYPE, C_ENC, C_VALUE };
+
+static uint32_t row_col(const esf_nvs_gen *g, enum col c)
+{
+    if (!g->row)
+        return 0;
+    switch (c) {
+    case C_KEY: return g->row->col_key;
+    case C_TYPE: return g->row->col_type;
+    case C_ENC: return g->row->col_encoding;
+    default: return g->row->col_value;
+    }
+}
+
+__attribute__((format(printf, 5, 6)))
+static int fail(esf_nvs_gen *g, esf_error *err, int code, enum col c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    free(g->errtext);
+    g->errtext = malloc(n > 0 ? (size_t)n + 1 : 1);
+    if (g->errtext) {
+        va_start(ap, fmt);
+        vsnprintf(g->errtext, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    g->failed = true;
+    return esf_error_loc(err, code, row_src(g), g->row ? g->row->line : 0, row_col(g, c), "%s",
+                         g->errtext ? g->errtext : "out of memory");
+}
+
+const char *esf_nvs_gen_error_text(const esf_nvs_gen *g)
+{
+    return g && g->failed && g->errtext ? g->errtext : "";
+}
+
+__attribute__((format(printf, 3, 4)))
+static void warn(esf_nvs_gen *g, enum col c, const char *fmt, ...)
+{
+    if (!g->opts.warn.fn)
+        return;
+    esf_error w;
+    esf_error_clear(&w);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w.msg, sizeof w.msg, fmt, ap);
+    va_end(ap);
+    snprintf(w.source, sizeof w.source, "%s", row_src(g));
+    w.line = g->row ? g->row->line : 0;
+    w.column = row_col(g, c);
+    g->opts.warn.fn(g->opts.warn.ctx, &w);
+}
+
+/* ---- Python text helpers ---- */
+
+/* Decode one code point of valid UTF-8 at p; returns its byte length. */
+static size_t utf8_cp(const uint8_t *p, const uint8_t *end, uint32_t *cp)
+{
+    uint8_t c = p[0];
+    size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if ((size_t)(end - p) < n)
+        n = (size_t)(end - p);
+    uint32_t v = n == 1 ? c : n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (size_t i = 1; i < n; i++)
+        v = (v << 6) | (p[i] & 0x3F);
+    *cp = v;
+    return n ? n : 1;
+}
+
+/* Strict UTF-8 check (Python's utf-8 codec): returns the offset of the first bad byte or len. */
+static size_t utf8_check(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = p[i];
+        if (c < 0x80) { i++; continue; }
+        size_t n; uint32_t min;
+        if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
+        else return i;
+        if (len - i < n)
+            return i;
+        uint32_t v = c & (0x7F >> n);
+        for (size_t k = 1; k < n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return i;
+            v = (v << 6) | (p[i + k] & 0x3F);
+        }
+        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+static size_t nchars(const uint8_t *p, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += (p[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Byte offset of character `ch` (valid UTF-8). */
+static size_t char_off(const uint8_t *p, size_t len, size_t ch)
+{
+    size_t i = 0;
+    while (i < len && ch) {
+        i++;
+        while (i < len && (p[i] & 0xC0) == 0x80)
+            i++;
+        ch--;
+    }
+    return i;
+}
+
+static bool py_isspace_cp(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static bool py_isspace_byte(uint8_t c) { return c == ' ' || (c >= 0x09 && c <= 0x0D); }
+
+/* str.strip() / bytes.strip() */
+static pyval py_strip(pyval v)
+{
+    const uint8_t *s = v.p, *e = v.p + v.len;
+    if (v.kind == PV_BYTES) {
+        while (s < e && py_isspace_byte(*s)) s++;
+        while (e > s && py_isspace_byte(e[-1])) e--;
+    } else {
+        for (;;) {
+            uint32_t cp;
+            if (s >= e) break;
+            size_t n = utf8_cp(s, e, &cp);
+            if (!py_isspace_cp(cp)) break;
+            s += n;
+        }
+        while (e > s) {
+            const uint8_t *q = e - 1;
+            while (q > s && (*q & 0xC0) == 0x80) q--;
+            uint32_t cp;
+            utf8_cp(q, e, &cp);
+            if (!py_isspace_cp(cp)) break;
+            e = q;
+        }
+    }
+    return (pyval){ v.kind, s, (size_t)(e - s) };
+}
+
+static bool is_ascii(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/* "len" of a value as the reference sees it */
+static size_t py_len(const esf_nvs_gen *g, pyval v)
+{
+    return v.kind == PV_STR && g->opts.compat ? nchars(v.p, v.len) : v.len;
+}
+
+static int scratch_reserve(esf_nvs_gen *g, size_t n, esf_error *err)
+{
+    if (n <= g->scratch_cap)
+        return ESF_OK;
+    size_t cap = g->scratch_cap ? g->scratch_cap : 4096;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *b = realloc(g->scratch, cap);
+    if (!b)
+        return fail(g, err, ESF_ERR_NO_MEM, C_VALUE, "out of memory (%zu bytes)", n);
+    g->scratch = b;
+    g->scratch_cap = cap;
+    return ESF_OK;
+}
+
+/* ---- decoders (binascii.a2b_hex, a2b_base64 non-strict, int(x)) ---- */
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int b64val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* CPython 3.11 binascii.a2b_base64(strict_mode=False) into g->scratch. */
+static int a2b_base64(esf_nvs_gen *g, const uint8_t *in, size_t len, size_t *out_len, esf_error *err)
+{
+    int rc = scratch_reserve(g, len / 4 * 3 + 3, err);
+    if (rc)
+        return rc;
+    uint8_t *o = g->scratch;
+    unsigned quad = 0, pads = 0, left = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = in[i];
+        if (c == '=') {
+            if (quad >= 2 && quad + ++pads >= 4)
+                goto done;
+            continue;
+        }
+        int v = b64val(c);
+        if (v < 0)
+            continue;
+        pads = 0;
+        switch (quad) {
+        case 0: quad = 1; left = (unsigned)v; break;
+        case 1: quad = 2; *o++ = (uint8_t)((left << 2) | ((unsigned)v >> 4)); left = (unsigned)v & 0x0F; break;
+        case 2: quad = 3; *o++ = (uint8_t)((left << 4) | ((unsigned)v >> 2)); left = (unsigned)v & 0x03; break;
+        default: quad = 0; *o++ = (uint8_t)((left << 6) | (unsigned)v); left = 0; break;
+        }
+    }
+    if (quad == 1)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                    "invalid base64 value: number of data characters (%zu) cannot be 1 more than a "
+                    "multiple of 4 (binascii.Error in the reference)",
+                    (size_t)(o - g->scratch) / 3 * 4 + 1);
+    if (quad != 0)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                    "invalid base64 value: Incorrect padding (binascii.Error in the reference)");
+done:
+    *out_len = (size_t)(o - g->scratch);
+    return ESF_OK;
+}
+
+/* Python int(value) in base 10: whitespace, sign, digits with single '_' separators, leading
+ * zeros allowed. Gives sign, magnitude (saturating; `big` when > UINT64_MAX) and the normalised
+ * decimal text for messages. */
+typedef struct pyint {
+    bool neg, big;
+    uint64_t mag;
+    char text[96];
+} pyint;
+
+static bool py_int10(pyval v, pyint *out)
+{
+    const uint8_t *p = v.p, *e = v.p + v.len;
+    if (v.kind == PV_STR) {
+        pyval s = py_strip(v);
+        p = s.p; e = s.p + s.len;
+    } else {
+        while (p < e && py_isspace_byte(*p)) p++;
+        while (e > p && py_isspace_byte(e[-1])) e--;
+    }
+    memset(out, 0, sizeof *out);
+    if (p < e && (*p == '+' || *p == '-'))
+        out->neg = *p++ == '-';
+    if (p >= e)
+        return false;
+    char digits[64];
+    size_t nd = 0, total = 0;
+    bool prev_digit = false;
+    for (; p < e; p++) {
+        if (*p == '_') {
+            if (!prev_digit || p + 1 >= e)
+                return false;
+            prev_digit = false;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return false;
+        prev_digit = true;
+        total++;
+        if (nd == 0 && *p == '0')
+            continue;
+        unsigned d = (unsigned)(*p - '0');
+        if (out->mag > (UINT64_MAX - d) / 10)
+            out->big = true;
+        else
+            out->mag = out->mag * 10 + d;
+        if (nd < sizeof digits - 1)
+            digits[nd++] = (char)*p;
+        else
+            out->big = true;
+    }
+    if (!total)
+        return false;
+    if (out->mag == 0 && !out->big)
+        out->neg = false;
+    snprintf(out->text, sizeof out->text, "%s%.*s%s", out->neg ? "-" : "", (int)nd, digits,
+             nd ? "" : "0");
+    return true;
+}
+
+/* struct.pack_into range rules for the 8 integer formats (see nvs-generator.md §3.2). */
+static const char *pack_range_error(uint8_t type, const pyint *v)
+{
+    bool in_i64 = !v->big && (v->neg ? v->mag <= (uint64_t)INT64_MAX + 1 : v->mag <= (uint64_t)INT64_MAX);
+    bool in_u64 = !v->big && !v->neg;
+    int64_t s = in_i64 ? (v->neg ? (int64_t)(0 - v->mag) : (int64_t)v->mag) : 0;
+    switch (type) {
+    case ESF_NVS_TYPE_U8:
+        return !in_i64 ? "argument out of range" : (s < 0 || s > 255) ? "ubyte format requires 0 <= number <= 255" : NULL;
+    case ESF_NVS_TYPE_I8:
+        return !in_i64 ? "argument out of range" : (s < -128 || s > 127) ? "byte format requires -128 <= number <= 127" : NULL;
+    case ESF_NVS_TYPE_U16:
+        return !in_i64 ? "argument out of range" : (s < 0 || s > 65535) ? "ushort format requires 0 <= number <= 65535" : NULL;
+    case ESF_NVS_TYPE_I16:
+        return !in_i64 ? "argument out of range" : (s < -32768 || s > 32767) ? "short format requires -32768 <= number <= 32767" : NULL;
+    case ESF_NVS_TYPE_U32:
+        return !in_u64 ? "argument out of range" : v->mag > UINT32_MAX ? "'I' format requires 0 <= number <= 4294967295" : NULL;
+    case ESF_NVS_TYPE_I32:
+        return !in_i64 ? "argument out of range" : (s < INT32_MIN || s > INT32_MAX) ? "'i' format requires -2147483648 <= number <= 2147483647" : NULL;
+    case ESF_NVS_TYPE_U64:
+        return !in_u64 ? "argument out of range" : NULL;
+    default: /* I64 */
+        return !in_i64 ? "argument out of range" : NULL;
+    }
+}
+
+/* ---- pages (the reference's NVS.create_new_page and Page.write_entry_to_buf) ---- */
+
+static int page_new(esf_nvs_gen *g, esf_error *err)
+{
+    if (g->npages && esf_le32(g->cur) == ESF_NVS_PAGE_ACTIVE)
+        esf_nvs_page_set_state(g->cur, ESF_NVS_PAGE_FULL);
+    if (g->remaining == 0 || g->npages >= g->max_pages)
+        return fail(g, err, ESF_ERR_NO_SPACE, C_VALUE,
+                    "Error: Size parameter is less than the size of data in csv. Please increase "
+                    "the size.");
+    g->remaining -= ESF_NVS_PAGE_SIZE;
+    g->cur = g->buf + (size_t)g->npages * ESF_NVS_PAGE_SIZE;
+    esf_nvs_page_header_init(g->cur, ESF_NVS_PAGE_ACTIVE, g->npages, g->version);
+    g->npages++;
+    g->entry_num = 0;
+    return ESF_OK;
+}
+
+/* Write `len` bytes at the next free entry and mark `count` entries WRITTEN. Plain images get
+ * exactly the bytes given (the reference writes a too-long key or character-counted text past
+ * the entry); encrypted ones get `count` whole entries, 0xFF-padded (what encrypt_data does). */
+static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned count, esf_error *err)
+{
+    uint8_t *dst = g->cur + ESF_NVS_FIRST_ENTRY_OFFSET + g->entry_num * ESF_NVS_ENTRY_SIZE;
+    size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
+    if (g->encrypt) {
+        size_t n = (size_t)count * ESF_NVS_ENTRY_SIZE, c = len < n ? len : n;
+        if (c)
+            memcpy(dst, data, c);
+        memset(dst + c, 0xFF, n - c);
+    } else {
+        if (len > room)
+            return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
+                        "the reference would write %zu bytes past the end of page %u (a corrupt, "
+                        "oversized image: its character-counted key or text is longer in bytes); "
+                        "use ASCII keys and hex2bin/base64 for binary data",
+                        len - room, g->npages - 1);
+        if (len)
+            memcpy(dst, data, len);
+    }
+    for (unsigned i = 0; i < count; i++)
+        esf_nvs_bitmap_set(g->cur + ESF_NVS_BITMAP_OFFSET, g->entry_num + i, ESF_NVS_ENTRY_WRITTEN);
+    g->entry_num += count;
+    return ESF_OK;
+}
+
+/* An item header as the reference builds it: 0xFF * 32, ns, key placed by CHARACTER count in
+ * compat mode (a multi-byte key makes the entry longer than 32 bytes and shifts the data field). */
+typedef struct ent {
+    uint8_t b[32 + 48];
+    size_t len;
+} ent;
+
+static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t klen, esf_error *err)
+{
+    if (ns > 255)
+        return fail(g, err, ESF_ERR_RANGE, C_KEY,
+                    "namespace index %u does not fit a byte (more than 255 namespaces; ValueError "
+                    "in the reference)", ns);
+    size_t kc = g->opts.compat ? nchars((const uint8_t *)key, klen) : klen;
+    memset(e->b, 0xFF, sizeof e->b);
+    e->b[0] = (uint8_t)ns;
+    memcpy(e->b + 8, key, klen);
+    memset(e->b + 8 + klen, 0, 16 - kc);
+    memset(e->b + 8 + klen + 16 - kc, 0xFF, 8);
+    e->len = 32 + klen - kc;
+    return ESF_OK;
+}
+
+static void ent_seal(ent *e)
+{
+    uint32_t c = esf_nvs_crc(e->b, 4);
+    c = esf_crc32(c, e->b + 8, 24);
+    esf_put_le32(e->b + 4, c);
+}
+
+/* ---- duplicate keys ---- */
+
+static uint32_t key_hash(unsigned ns, const char *k, size_t n)
+{
+    uint32_t h = 2166136261u ^ ns;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)k[i]) * 16777619u;
+    return h;
+}
+
+/* Record (ns, key); returns true if it was there already. */
+static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
+{
+    if (n > 60)
+        n = 60;
+    if (g->keys_n * 2 + 2 > g->keys_cap) {
+        size_t cap = g->keys_cap ? g->keys_cap * 2 : 256;
+        key_slot *t = malloc(cap * sizeof *t);
+        if (!t)
+            return false;  /* no detection under memory pressure */
+        for (size_t i = 0; i < cap; i++)
+            t[i].ns = 0xFFFF;
+        for (size_t i = 0; i < g->keys_cap; i++) {
+            key_slot *s = &g->keys[i];
+            if (s->ns == 0xFFFF)
+                continue;
+            size_t j = key_hash(s->ns, s->key, s->len) & (cap - 1);
+            while (t[j].ns != 0xFFFF)
+                j = (j + 1) & (cap - 1);
+            t[j] = *s;
+        }
+        free(g->keys);
+        g->keys = t;
+        g->keys_cap = cap;
+    }
+    size_t j = key_hash(ns, k, n) & (g->keys_cap - 1);
+    while (g->keys[j].ns != 0xFFFF) {
+        key_slot *s = &g->keys[j];
+        if (s->ns == ns && s->len == n && !memcmp(s->key, k, n))
+            return true;
+        j = (j + 1) & (g->keys_cap - 1);
+    }
+    g->keys[j].ns = (uint16_t)ns;
+    g->keys[j].len = (uint8_t)n;
+    memcpy(g->keys[j].key, k, n);
+    g->keys_n++;
+    return false;
+}
+
+static int check_dup(esf_nvs_gen *g, unsigned ns, const char *key, size_t klen, esf_error *err)
+{
+    if (!key_seen(g, ns, key, klen))
+        return ESF_OK;
+    if (!g->opts.compat)
+        return fail(g, err, ESF_ERR_EXISTS, C_KEY,
+                    "duplicate key `%.*s` in namespace index %u (the reference writes both items; "
+                    "the device keeps only one)", (int)klen, key, ns);
+    warn(g, C_KEY, "duplicate key `%.*s` in namespace index %u: written twice like the reference "
+         "(the device keeps only one of them)", (int)klen, key, ns);
+    return ESF_OK;
+}
+
+/* ---- items (Page.write_primitive_data, write_varlen_data, write_varlen_binary_data) ---- */
+
+static uint8_t prim_type(const char *enc)
+{
+    static const struct { const char *n; uint8_t t; } t[] = {
+        { "u8", ESF_NVS_TYPE_U8 }, { "i8", ESF_NVS_TYPE_I8 }, { "u16", ESF_NVS_TYPE_U16 },
+        { "i16", ESF_NVS_TYPE_I16 }, { "u32", ESF_NVS_TYPE_U32 }, { "i32", ESF_NVS_TYPE_I32 },
+        { "u64", ESF_NVS_TYPE_U64 }, { "i64", ESF_NVS_TYPE_I64 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(enc, t[i].n))
+            return t[i].t;
+    return 0;
+}
+
+static int page_full_retry(esf_nvs_gen *g, int attempt, const char *what, esf_error *err)
+{
+    if (attempt)
+        return fail(g, err, ESF_ERR_NO_SPACE, C_VALUE,
+                    "%s does not fit in an empty page (PageFullError in the reference)", what);
+    return page_new(g, err);
+}
+
+static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint *v,
+                      const char *enc, unsigned ns, esf_error *err)
+{
+    uint8_t type = prim_type(enc);
+    int rc;
+    if (g->entry_num >= ESF_NVS_ENTRIES_PER_PAGE && (rc = page_new(g, err)))
+        return rc;
+    const char *range = pack_range_error(type, v);
+    if (range)
+        return fail(g, err, ESF_ERR_RANGE, C_VALUE, "Packing error for '%s' key '%.*s' = '%s': %s",
+                    enc, (int)klen, key, v->text, range);
+    ent e;
+    if ((rc = ent_init(g, &e, ns, key, klen, err)))
+        return rc;
+    e.b[2] = 1;
+    e.b[3] = ESF_NVS_CHUNK_ANY;
+    e.b[1] = type;
+    uint64_t raw = v->neg ? 0 - v->mag : v->mag;
+    for (unsigned i = 0; i < esf_nvs_type_size(type); i++)
+        e.b[24 + i] = (uint8_t)(raw >> (8 * i));
+    ent_seal(&e);
+    if ((rc = check_dup(g, ns, key, klen, err)))
+        return rc;
+    return page_put(g, e.b, e.len, 1, err);
+}
+
+/* The bytes of characters [c0, c0 + n) of `v` (characters only in compat mode for str values). */
+static void slice(pyval v, bool chars, size_t c0, size_t n, const uint8_t **p, size_t *len)
+{
+    if (!chars) {
+        *p = v.p + c0;
+        *len = n;
+        return;
+    }
+    size_t b0 = char_off(v.p, v.len, c0);
+    size_t b1 = b0 + char_off(v.p + b0, v.len - b0, n);
+    *p = v.p + b0;
+    *len = b1 - b0;
+}
+
+static int write_blob_v2(esf_nvs_gen *g, ent *e, const char *key, size_t klen, pyval v, bool chars,
+                         size_t datalen, esf_error *err)
+{
+    unsigned chunk_count = 0;
+    size_t offset = 0, remaining = datalen;
+    int rc;
+    if (!g->opts.compat && datalen > ESF_NVS_BLOB_MAX)
+        return fail(g, err, ESF_ERR_TOO_LONG, C_VALUE,
+                    "blob `%.*s` of %zu bytes: the device accepts at most %u bytes", (int)klen, key,
+                    datalen, ESF_NVS_BLOB_MAX);
+    for (;;) {
+        size_t tailroom = (ESF_NVS_ENTRIES_PER_PAGE - g->entry_num - 1) * ESF_NVS_ENTRY_SIZE;
+        size_t chunk = tailroom < remaining ? tailroom : remaining;
+        remaining -= chunk;
+        unsigned count = (unsigned)((chunk + 31) / 32);
+        if (chunk_count > 255)
+            return fail(g, err, ESF_ERR_TOO_LONG, C_VALUE,
+                        "blob `%.*s` needs more than 256 chunks (ValueError in the reference)",
+                        (int)klen, key);
+        e->b[1] = ESF_NVS_TYPE_BLOB_DATA;
+        e->b[2] = (uint8_t)(count + 1);
+        e->b[3] = (uint8_t)chunk_count;
+        const uint8_t *cp;
+        size_t clen;
+        slice(v, chars, offset, chunk, &cp, &clen);
+        esf_put_le16(e->b + 24, (uint16_t)chunk);
+        esf_put_le32(e->b + 28, esf_nvs_crc(cp, clen));
+        ent_seal(e);
+        if ((rc = page_put(g, e->b, e->len, 1, err)) || (rc = page_put(g, cp, clen, count, err)))
+            return rc;
+        chunk_count++;
+        if ((remaining || tailroom - chunk < ESF_NVS_ENTRY_SIZE) && (rc = page_new(g, err)))
+            return rc;
+        offset += chunk;
+        if (!remaining)
+            break;
+    }
+    if (chunk_count > 255)
+        return fail(g, err, ESF_ERR_TOO_LONG, C_VALUE,
+                    "blob `%.*s` needs %u chunks; the index holds at most 255 (ValueError in the "
+                    "reference)", (int)klen, key, chunk_count);
+    if (chunk_count > 127) {
+        if (!g->opts.compat)
+            return fail(g, err, ESF_ERR_TOO_LONG, C_VALUE,
+                        "blob `%.*s` needs %u chunks; the device accepts at most 127", (int)klen,
+                        key, chunk_count);
+        warn(g, C_VALUE, "blob `%.*s` needs %u chunks; the device accepts at most 127 and will "
+             "drop it", (int)klen, key, chunk_count);
+    } else if (datalen > ESF_NVS_BLOB_MAX) {
+        warn(g, C_VALUE, "blob `%.*s` of %zu bytes: the device accepts at most %u bytes and will "
+             "drop it", (int)klen, key, datalen, ESF_NVS_BLOB_MAX);
+    }
+    memset(e->b + 24, 0xFF, 8);
+    e->b[1] = ESF_NVS_TYPE_BLOB_IDX;
+    e->b[2] = 1;
+    e->b[3] = ESF_NVS_CHUNK_ANY;
+    esf_put_le32(e->b + 24, (uint32_t)datalen);
+    e->b[28] = (uint8_t)chunk_count;
+    e->b[29] = 0;
+    ent_seal(e);
+    return page_put(g, e->b, e->len, 1, err);
+}
+
+static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
+                     unsigned ns, esf_error *err)
+{
+    bool is_str = !strcmp(enc, "string");
+    bool v2 = g->version == ESF_NVS_VERSION_2;
+    if (v.kind == PV_NONE)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
+    if (is_str && v.kind == PV_BYTES)
+        return fail(g, err, ESF_ERR_UNSUPPORTED, C_ENC,
+                    "a file value with upper-case `%s` encoding cannot be stored (AttributeError "
+                    "in the reference); use `string`", g->row && g->row->encoding ? g->row->encoding : enc);
+    size_t datalen = is_str ? v.len : py_len(g, v);
+    bool chars = !is_str && v.kind == PV_STR && datalen != v.len;
+    if (chars)
+        warn(g, C_VALUE, "non-ASCII text stored as binary: the reference counts %zu characters "
+             "but writes %zu bytes (size and CRC fields are wrong); written the same way",
+             datalen, v.len);
+    size_t max = v2 ? 4000 : 1984;
+    if ((!v2 || is_str) && datalen > max)
+        return fail(g, err, ESF_ERR_INVALID, C_VALUE,
+                    " Input File: Size (%zu) exceeds max allowed length `%zu` bytes for key `%.*s`.",
+                    datalen, max, (int)klen, key);
+    unsigned count = (unsigned)((datalen + 31) / 32), total = count + 1;
+    bool blob_v2 = v2 && !is_str;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        bool full = g->entry_num >= ESF_NVS_ENTRIES_PER_PAGE ||
+                    (g->entry_num + total >= ESF_NVS_ENTRIES_PER_PAGE && !blob_v2);
+        if (!full)
+            break;
+        if (attempt && is_str)
+            return fail(g, err, ESF_ERR_NO_SPACE, C_VALUE,
+                        "string `%.*s` of %zu bytes (with its NUL) never fits a page: at most %u "
+                        "bytes fit (PageFullError in the reference)", (int)klen, key, datalen,
+                        (ESF_NVS_ENTRIES_PER_PAGE - 2) * ESF_NVS_ENTRY_SIZE);
+        if ((rc = page_full_retry(g, attempt, "item", err)))
+            return rc;
+    }
+    ent e;
+    if ((rc = ent_init(g, &e, ns, key, klen, err)))
+        return rc;
+    if (!v2 || is_str)
+        e.b[2] = (uint8_t)total;
+    e.b[1] = is_str ? ESF_NVS_TYPE_STR : ESF_NVS_TYPE_BLOB;
+    if ((rc = check_dup(g, ns, key, klen, err)))
+        return rc;
+    if (blob_v2)
+        return write_blob_v2(g, &e, key, klen, v, chars, datalen, err);
+    esf_put_le16(e.b + 24, (uint16_t)datalen);
+    esf_put_le32(e.b + 28, esf_nvs_crc(v.p, v.len));
+    ent_seal(&e);
+    if ((rc = page_put(g, e.b, e.len, 1, err)))
+        return rc;
+    return page_put(g, v.p, v.len, count, err);
+}
+
+/* ---- NVS.write_entry: encodings ---- */
+
+static bool starts(const char *s, size_t n, const char *pre)
+{
+    size_t m = strlen(pre);
+    return n >= m && !memcmp(s, pre, m);
+}
+
+/* blob_fill(N;0xPP) / blob_sz_fill(N;0xPP) into g->scratch. */
+static int blob_fill(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
+                     size_t enclen, pyval *out, esf_error *err)
+{
+    bool sz = starts(enc, enclen, "blob_sz_fill");
+    size_t i = sz ? 12 : 9;
+    uint64_t n = 0;
+    size_t nd = 0;
+    bool big = false;
+    if (i < enclen && enc[i] == '(') {
+        for (i++; i < enclen && enc[i] >= '0' && enc[i] <= '9'; i++, nd++) {
+            if (n > (UINT64_MAX - 9) / 10) big = true;
+            else n = n * 10 + (uint64_t)(enc[i] - '0');
+        }
+    }
+    if (!nd || i + 6 > enclen || enc[i] != ';' || enc[i + 1] != '0' || enc[i + 2] != 'x' ||
+        hexval((uint8_t)enc[i + 3]) < 0 || hexval((uint8_t)enc[i + 4]) < 0 || enc[i + 5] != ')')
+        return fail(g, err, ESF_ERR_INVALID, C_ENC, "%.*s: Invalid encoding format.", (int)enclen, enc);
+    uint8_t pad = (uint8_t)(hexval((uint8_t)enc[i + 3]) * 16 + hexval((uint8_t)enc[i + 4]));
+    if (v.kind == PV_BYTES && v.len)
+        return fail(g, err, ESF_ERR_UNSUPPORTED, C_TYPE,
+                    "fill encodings take text, not a file (AttributeError in the reference)");
+    size_t vl = v.kind == PV_STR ? v.len : 0;
+    if (vl && !big && vl > n)
+        return fail(g, err, ESF_ERR_INVALID, C_VALUE, "%.*s: Value length exceeds specified length.",
+                    (int)klen, key);
+    size_t hdr = sz ? 4 : 0;
+    /* a fill longer than the partition can never be written: report what the reference ends with
+     * without allocating it */
+    if (big || n > g->opts.size + 8) {
+        if (g->version == ESF_NVS_VERSION_1)
+            return fail(g, err, ESF_ERR_INVALID, C_VALUE,
+                        " Input File: Size (%s%llu) exceeds max allowed length `1984` bytes for key "
+                        "`%.*s`.", big ? ">" : "", (unsigned long long)(n + hdr), (int)klen, key);
+        return fail(g, err, ESF_ERR_NO_SPACE, C_VALUE,
+                    "Error: Size parameter is less than the size of data in csv. Please increase "
+                    "the size.");
+    }
+    int rc = scratch_reserve(g, (size_t)n + hdr, err);
+    if (rc)
+        return rc;
+    if (sz)
+        esf_put_le32(g->scratch, (uint32_t)vl);
+    if (vl)
+        memcpy(g->scratch + hdr, v.p, vl);
+    memset(g->scratch + hdr + vl, pad, (size_t)n - vl);
+    *out = (pyval){ PV_BYTES, g->scratch, (size_t)n + hdr };
+    return ESF_OK;
+}
+
+/* NVS.write_entry(key, value, encoding): `ns` < 0 = the latest/selected namespace. */
+static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
+                       size_t enclen, esf_error *err)
+{
+    int rc;
+    if (!enc)
+        return fail(g, err, ESF_ERR_PARSE, C_ENC, "missing encoding cell (AttributeError in the reference)");
+    bool decoded = false;
+    if (starts(enc, enclen, "blob_fill") || starts(enc, enclen, "blob_sz_fill")) {
+        if ((rc = blob_fill(g, key, klen, v, enc, enclen, &v, err)))
+            return rc;
+        enc = "hex2bin";
+        enclen = 7;
+        decoded = true;
+    } else if (enclen == 7 && !memcmp(enc, "hex2bin", 7)) {
+        if (v.kind == PV_NONE)
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (AttributeError in the reference)");
+        pyval s = py_strip(v);
+        size_t n = py_len(g, s);
+        if (n % 2)
+            return fail(g, err, ESF_ERR_INVALID, C_VALUE,
+                        "%.*s: Invalid data length. Should be multiple of 2.", (int)klen, key);
+        if (!is_ascii(s.p, s.len))
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                        "hex2bin value: string argument should contain only ASCII characters "
+                        "(ValueError in the reference)");
+        if ((rc = scratch_reserve(g, s.len / 2 + 1, err)))
+            return rc;
+        for (size_t i = 0; i < s.len; i += 2) {
+            int hi = hexval(s.p[i]), lo = hexval(s.p[i + 1]);
+            if (hi < 0 || lo < 0)
+                return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                            "hex2bin value: Non-hexadecimal digit found (binascii.Error in the "
+                            "reference)");
+            g->scratch[i / 2] = (uint8_t)(hi * 16 + lo);
+        }
+        v = (pyval){ PV_BYTES, g->scratch, s.len / 2 };
+        decoded = true;
+    } else if (enclen == 6 && !memcmp(enc, "base64", 6)) {
+        if (v.kind == PV_NONE)
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
+        if (v.kind == PV_STR && !is_ascii(v.p, v.len))
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                        "base64 value: string argument should contain only ASCII characters "
+                        "(ValueError in the reference)");
+        size_t n;
+        if ((rc = a2b_base64(g, v.p, v.len, &n, err)))
+            return rc;
+        v = (pyval){ PV_BYTES, g->scratch, n };
+        decoded = true;
+    } else if (enclen == 6 && !memcmp(enc, "string", 6)) {
+        if (v.kind == PV_NONE)
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
+        if (v.kind == PV_BYTES) {
+            size_t bad = utf8_check(v.p, v.len);
+            if (bad != v.len)
+                return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                            "file is not valid UTF-8 at byte %zu (UnicodeDecodeError in the "
+                            "reference); use `binary` for binary files", bad);
+        }
+        if ((rc = scratch_reserve(g, v.len + 1, err)))
+            return rc;
+        if (v.len)
+            memmove(g->scratch, v.p, v.len);
+        g->scratch[v.len] = 0;
+        v = (pyval){ PV_STR, g->scratch, v.len + 1 };
+        decoded = true;
+    }
+    /* encoding.lower() */
+    char low[40];
+    size_t ll = enclen < sizeof low - 1 ? enclen : sizeof low - 1;
+    for (size_t i = 0; i < ll; i++)
+        low[i] = (char)(enc[i] >= 'A' && enc[i] <= 'Z' ? enc[i] + 32 : enc[i]);
+    low[ll] = 0;
+    bool var = !strcmp(low, "string") || !strcmp(low, "binary") || !strcmp(low, "hex2bin") ||
+               !strcmp(low, "base64");
+    bool prim = !var && enclen == ll && prim_type(low);
+    if (var && !decoded && strcmp(low, "binary")) {
+        if (!g->opts.compat)
+            return fail(g, err, ESF_ERR_UNSUPPORTED, C_ENC,
+                        "encoding `%.*s` must be lower case: the reference then skips decoding and "
+                        "stores the raw text%s", (int)enclen, enc,
+                        strcmp(low, "string") ? " as a blob" : " without its NUL");
+        warn(g, C_ENC, "encoding `%.*s` is not lower case: like the reference, the text is stored "
+             "raw%s", (int)enclen, enc, strcmp(low, "string") ? " as a blob (no decoding)" : " without a NUL");
+    }
+    unsigned ns = g->opts.compat ? g->ns_count : g->ns_sel;
+    if (var)
+        return write_var(g, key, klen, v, low, ns, err);
+    if (prim) {
+        if (v.kind == PV_NONE)
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
+        pyint n;
+        if (!py_int10(v, &n))
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                        "invalid literal for int() with base 10: '%.*s'", (int)(v.len > 200 ? 200 : v.len),
+                        (const char *)v.p);
+        return write_prim(g, key, klen, &n, low, ns, err);
+    }
+    /* message shows the lower-cased encoding like the reference */
+    char *m = malloc(enclen + 1);
+    if (!m)
+        return fail(g, err, ESF_ERR_NO_MEM, C_ENC, "out of memory");
+    for (size_t i = 0; i < enclen; i++)
+        m[i] = (char)(enc[i] >= 'A' && enc[i] <= 'Z' ? enc[i] + 32 : enc[i]);
+    m[enclen] = 0;
+    rc = fail(g, err, ESF_ERR_INVALID, C_ENC, "%s: Unsupported encoding", m);
+    free(m);
+    return rc;
+}
+
+/* ---- namespaces ---- */
+
+static int write_namespace(esf_nvs_gen *g, const char *key, size_t klen, esf_error *err)
+{
+    for (size_t i = 0; i < g->ns_n; i++)
+        if (g->ns[i].len == klen && !memcmp(g->ns[i].name, key, klen)) {
+            g->ns_sel = g->ns[i].idx;
+            return ESF_OK;
+        }
+    if (g->ns_n == g->ns_cap) {
+        size_t cap = g->ns_cap ? g->ns_cap * 2 : 16;
+        ns_entry *n = realloc(g->ns, cap * sizeof *n);
+        if (!n)
+            return fail(g, err, ESF_ERR_NO_MEM, C_KEY, "out of memory");
+        g->ns = n;
+        g->ns_cap = cap;
+    }
+    g->ns_count++;
+    g->ns_sel = g->ns_count;
+    if (g->ns_count > ESF_NVS_NS_MAX) {  /* 256 fails the u8 range check below, like the reference */
+        if (!g->opts.compat)
+            return fail(g, err, ESF_ERR_TOO_LONG, C_KEY,
+                        "namespace `%.*s` would be the %uth: a partition holds at most 254",
+                        (int)klen, key, g->ns_count);
+        if (g->ns_count == 255)
+            warn(g, C_KEY, "namespace index 255 is reserved on the device (at most 254 namespaces)");
+    }
+    pyint v = { .mag = g->ns_count };
+    snprintf(v.text, sizeof v.text, "%u", g->ns_count);
+    int rc = write_prim(g, key, klen, &v, "u8", 0, err);
+    if (rc)
+        return rc;
+    ns_entry *n = &g->ns[g->ns_n++];
+    memcpy(n->name, key, klen);
+    n->len = (uint8_t)klen;
+    n->idx = (uint16_t)g->ns_count;
+    return ESF_OK;
+}
+
+/* ---- rows (module-level write_entry) ---- */
+
+static pyval cell(const char *p, size_t n)
+{
+    return p ? (pyval){ PV_STR, (const uint8_t *)p, n } : (pyval){ PV_NONE, NULL, 0 };
+}
+
+static bool eq(const char *p, size_t n, const char *lit)
+{
+    return p && n == strlen(lit) && !memcmp(p, lit, n);
+}
+
+static int set_str(char **dst, const char *p, size_t n)
+{
+    free(*dst);
+    *dst = NULL;
+    if (!p)
+        return ESF_OK;
+    if (!(*dst = malloc(n + 1)))
+        return ESF_ERR_NO_MEM;
+    memcpy(*dst, p, n);
+    (*dst)[n] = 0;
+    return ESF_OK;
+}
+
+static int wifi_ap(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    const char *k = r->key;
+    size_t kl = r->key_len;
+    int rc = ESF_OK;
+    if (eq(k, kl, "ap.ssid"))
+        rc = set_str(&g->ap_ssid, r->value, r->value_len);
+    if (eq(k, kl, "ap.passwd"))
+        rc = set_str(&g->ap_passwd, r->value, r->value_len);
+    if (eq(k, kl, "ap.authmode") && !eq(r->value, r->value_len, "0"))
+        rc = set_str(&g->ap_authmode, r->value, r->value_len);
+    if (rc)
+        return fail(g, err, rc, C_VALUE, "out of memory");
+    if (g->ap_ssid && *g->ap_ssid && g->ap_passwd && *g->ap_passwd && g->ap_authmode && *g->ap_authmode) {
+        uint8_t pmk[32];
+        char hex[265];
+        if (esf_pbkdf2_sha1(g->ap_passwd, strlen(g->ap_passwd), g->ap_ssid, strlen(g->ap_ssid), 4096,
+                            pmk, sizeof pmk) < 0)
+            return fail(g, err, ESF_ERR_CRYPTO, C_VALUE, "PBKDF2 failed");
+        memset(hex, '0', 200);
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 200 + 2 * i, 3, "%02x", pmk[i]);
+        rc = write_value(g, "ap.pmk_info", 11, (pyval){ PV_STR, (const uint8_t *)hex, 264 },
+                         "hex2bin", 7, err);
+    }
+    return rc;
+}
+
+static int read_file_value(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (!r->value)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing file path (TypeError in the reference)");
+    char *path = NULL;
+    const char *base = g->opts.base_dir;
+    size_t bl = base && r->value[0] != '/' ? strlen(base) : 0;
+    if (memchr(r->value, 0, r->value_len))
+        return fail(g, err, ESF_ERR_IO, C_VALUE, "file path contains a NUL byte");
+    if (!(path = malloc(bl + 1 + r->value_len + 1)))
+        return fail(g, err, ESF_ERR_NO_MEM, C_VALUE, "out of memory");
+    if (bl)
+        snprintf(path, bl + 2 + r->value_len, "%s/%.*s", base, (int)r->value_len, r->value);
+    else
+        snprintf(path, r->value_len + 1, "%.*s", (int)r->value_len, r->value);
+    free(g->file);
+    g->file = NULL;
+    esf_error ferr;
+    int rc = esf_file_read(path, &g->file, &g->file_len, &ferr);
+    free(path);
+    if (rc)
+        return fail(g, err, rc, C_VALUE, "%s", ferr.msg);
+    return ESF_OK;
+}
+
+static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    int rc;
+    const char *k = r->key;
+    size_t kl = r->key_len;
+    bool is_ns = eq(r->type, r->type_len, "namespace");
+    bool is_file = eq(r->type, r->type_len, "file");
+    bool sta = eq(k, kl, "sta.ssid") || eq(k, kl, "sta.pswd");
+    if (!g->opts.no_wifi_extras &&
+        (eq(k, kl, "ap.ssid") || eq(k, kl, "ap.passwd") || eq(k, kl, "ap.authmode")) &&
+        (rc = wifi_ap(g, r, err)))
+        return rc;
+    if (!is_ns && !g->ns_count) {
+        if (!g->opts.compat)
+            return fail(g, err, ESF_ERR_UNSUPPORTED, C_KEY,
+                        "row before any namespace row: the reference writes `%.*s` into the "
+                        "namespace table (index 0)", (int)kl, k);
+        warn(g, C_KEY, "row before any namespace row: written into the namespace table (index 0) "
+             "like the reference");
+    } else if (!is_ns && g->ns_sel != g->ns_count) {
+        if (g->opts.compat)
+            warn(g, C_KEY, "`%.*s` goes to the most recently created namespace (index %u), not the "
+                 "re-selected one (index %u), like the reference", (int)kl, k, g->ns_count, g->ns_sel);
+    }
+    if (sta && !g->opts.no_wifi_extras) {
+        if (is_file && g->opts.compat)
+            warn(g, C_TYPE, "`%.*s` is written as the text of its path, like the reference", (int)kl, k);
+        if ((rc = write_value(g, k, kl, cell(r->value, r->value_len), r->encoding, r->encoding_len, err)))
+            return rc;
+        if (g->wifi_done)
+            return ESF_OK;
+        static const char *const hk[3] = { "sta.apinfo", "sta.pmk", "sta.apsw" };
+        char ff[281], zz[65];
+        memset(ff, 'f', 280);
+        memset(zz, '0', 64);
+        const pyval hv[3] = { { PV_STR, (const uint8_t *)ff, 280 }, { PV_STR, (const uint8_t *)zz, 64 },
+                              { PV_STR, (const uint8_t *)zz, 4 } };
+        for (int i = 0; i < 3; i++)
+            if ((rc = write_value(g, hk[i], strlen(hk[i]), hv[i], "hex2bin", 7, err)))
+                return rc;
+        g->wifi_done = true;
+        return ESF_OK;
+    }
+    pyval v = cell(r->value, r->value_len);
+    if (is_file) {
+        if (r->value_is_content) {
+            v = (pyval){ PV_BYTES, (const uint8_t *)r->value, r->value_len };
+        } else {
+            if ((rc = read_file_value(g, r, err)))
+                return rc;
+            v = (pyval){ PV_BYTES, g->file, g->file_len };
+        }
+    }
+    if (is_ns)
+        return write_namespace(g, k, kl, err);
+    return write_value(g, k, kl, v, r->encoding, r->encoding_len, err);
+}
+
+/* key checks of generate(): length, then the other columns' presence */
+static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (!r->key)
+        return fail(g, err, ESF_ERR_PARSE, C_KEY, "missing key cell (TypeError in the reference)");
+    size_t bad = utf8_check((const uint8_t *)r->key, r->key_len);
+    if (bad != r->key_len)
+        return fail(g, err, ESF_ERR_PARSE, C_KEY, "key is not valid UTF-8");
+    size_t n = nchars((const uint8_t *)r->key, r->key_len);
+    if (n > ESF_NVS_KEY_MAX)
+        return fail(g, err, ESF_ERR_INVALID, C_KEY, "Length of key `%.*s` should be <= 15 characters.",
+                    (int)r->key_len, r->key);
+    if (n != r->key_len) {
+        if (!g->opts.compat) {
+            if (r->key_len > ESF_NVS_KEY_MAX)
+                return fail(g, err, ESF_ERR_TOO_LONG, C_KEY,
+                            "key `%.*s` is %zu bytes in UTF-8; a key holds at most 15 bytes",
+                            (int)r->key_len, r->key, r->key_len);
+        } else {
+            warn(g, C_KEY, "non-ASCII key `%.*s`: the reference places it by character count, "
+                 "which shifts the entry's data field; written the same way", (int)r->key_len, r->key);
+        }
+    }
+    return ESF_OK;
+}
+
+int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
+{
+    if (!g || !row)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_add_row: NULL");
+    if (g->failed)
+        return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
+    g->row = row;
+    int rc = check_key(g, row, err);
+    if (!rc)
+        rc = write_row(g, row, err);
+    g->row = NULL;
+    return rc;
+}
+
+/* ---- CSV ---- */
+
+typedef struct colmap {
+    int idx[4];  /* last header position of key, type, encoding, value; -1 absent */
+} colmap;
+
+static const char *const col_names[4] = { "key", "type", "encoding", "value" };
+
+int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char *source,
+                        esf_error *err)
+{
+    if (!g || (!data && len))
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_add_csv: NULL");
+    if (g->failed)
+        return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
+    size_t bad = utf8_check((const uint8_t *)data, len);
+    if (bad != len) {
+        uint32_t line = 1, col = 1;
+        for (size_t i = 0; i < bad; i++) {
+            if (data[i] == '\n' || (data[i] == '\r' && !(i + 1 < bad && data[i + 1] == '\n'))) {
+                line++;
+                col = 1;
+            } else if (data[i] != '\r') {
+                col++;
+            }
+        }
+        g->failed = true;
+        return esf_error_loc(err, ESF_ERR_PARSE, source, line, col,
+                             "invalid UTF-8 byte 0x%02x (UnicodeDecodeError in the reference)",
+                             (uint8_t)data[bad]);
+    }
+    esf_csv *csv = NULL;
+    esf_csv_opts o = { .skip_hash_lines = true };
+    int rc = esf_csv_open_mem(&csv, data, len, source, &o, err);
+    if (rc)
+        return rc;
+    esf_csv_row row;
+    bool have_header = false;
+    colmap cm;
+    while ((rc = esf_csv_next(csv, &row, err)) == 1) {
+        for (size_t i = 0; i < row.nfields; i++)
+            if (row.fields[i].len > PY_FIELD_LIMIT &&
+                nchars((const uint8_t *)row.fields[i].text, row.fields[i].len) > PY_FIELD_LIMIT) {
+                if (g->opts.compat) {
+                    rc = esf_error_loc(err, ESF_ERR_TOO_LONG, source, row.fields[i].line,
+                                       row.fields[i].column,
+                                       "field larger than field limit (%u) (_csv.Error in the "
+                                       "reference)", PY_FIELD_LIMIT);
+                    g->failed = true;
+                    goto done;
+                }
+            }
+        if (!have_header) {
+            have_header = true;
+            for (int c = 0; c < 4; c++) {
+                cm.idx[c] = -1;
+                for (size_t i = 0; i < row.nfields; i++)
+                    if (row.fields[i].len == strlen(col_names[c]) &&
+                        !memcmp(row.fields[i].text, col_names[c], row.fields[i].len))
+                        cm.idx[c] = (int)i;
+            }
+            continue;
+        }
+        if (row.nfields == 0)
+            continue;
+        esf_nvs_row r;
+        memset(&r, 0, sizeof r);
+        r.source = source;
+        r.line = row.line;
+        const char *txt[4] = { 0 };
+        size_t tl[4] = { 0 };
+        uint32_t cols[4] = { 0 };
+        int missing = -1;
+        for (int c = 0; c < 4; c++) {
+            if (cm.idx[c] < 0) {
+                if (missing < 0)
+                    missing = c;
+                continue;
+            }
+            /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a
+             * column reads the cell at its LAST header position, or None if that is past the end */
+            if ((size_t)cm.idx[c] < row.nfields) {
+                const esf_csv_field *f = &row.fields[cm.idx[c]];
+                txt[c] = f->text;
+                tl[c] = f->len;
+                cols[c] = f->column;
+                if (c == 0)
+                    r.line = f->line;
+            }
+        }
+        r.key = txt[0]; r.key_len = tl[0]; r.col_key = cols[0];
+        r.type = txt[1]; r.type_len = tl[1]; r.col_type = cols[1];
+        r.encoding = txt[2]; r.encoding_len = tl[2]; r.col_encoding = cols[2];
+        r.value = txt[3]; r.value_len = tl[3]; r.col_value = cols[3];
+        if (missing == 0) {
+            rc = esf_error_loc(err, ESF_ERR_PARSE, source, row.line, 0,
+                               "the header row has no `key` column (KeyError in the reference)");
+            g->failed = true;
+            goto done;
+        }
+        g->row = &r;
+        rc = check_key(g, &r, err);
+        if (!rc && missing > 0) {
+            rc = esf_error_loc(err, ESF_ERR_PARSE, source, row.line, 0,
+                               "the header row has no `%s` column (KeyError in the reference)",
+                               col_names[missing]);
+            g->failed = true;
+        }
+        if (!rc)
+            rc = write_row(g, &r, err);
+        g->row = NULL;
+        if (rc)
+            goto done;
+    }
+done:
+    esf_csv_free(csv);
+    return rc < 0 ? rc : ESF_OK;
+}
+
+/* ---- object ---- */
+
+int esf_nvs_gen_set_key(esf_nvs_gen *g, const uint8_t *key, esf_error *err)
+{
+    if (!g)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_set_key: NULL");
+    if (!key) {
+        g->encrypt = false;
+        return ESF_OK;
+    }
+    if (esf_nvs_key_halves_equal(key))
+        return esf_error_set(err, ESF_ERR_CRYPTO,
+                             "In XTS mode duplicated keys are not allowed (the two 32-byte key "
+                             "halves are equal)");
+    memcpy(g->key, key, sizeof g->key);
+    g->encrypt = true;
+    return ESF_OK;
+}
+
+int esf_nvs_gen_new(esf_nvs_gen **out, const esf_nvs_gen_opts *opts, esf_error *err)
+{
+    if (!out || !opts)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_new: NULL");
+    *out = NULL;
+    if (opts->size % ESF_NVS_PAGE_SIZE)
+        return esf_error_set(err, ESF_ERR_RANGE, "Size of partition must be multiple of 4096");
+    if (opts->size < ESF_NVS_PAGE_SIZE)
+        return esf_error_set(err, ESF_ERR_RANGE,
+                             "Minimum partition size for read/write NVS is 0x3000 bytes and for "
+                             "read-only NVS is 0x1000 bytes.");
+    if (opts->size > UINT32_MAX)
+        return esf_error_set(err, ESF_ERR_RANGE, "partition size 0x%llx is larger than 4 GiB",
+                             (unsigned long long)opts->size);
+    if (opts->version != 0 && opts->version != 1 && opts->version != 2)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "NVS format version %d: want 1 or 2",
+                             opts->version);
+    esf_nvs_gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory");
+    g->opts = *opts;
+    g->opts.key = NULL;
+    g->version = opts->version == 1 ? ESF_NVS_VERSION_1 : ESF_NVS_VERSION_2;
+    g->max_pages = (uint32_t)(opts->size / ESF_NVS_PAGE_SIZE);
+    g->read_only = opts->size < 3 * ESF_NVS_PAGE_SIZE;
+    g->usable = g->read_only ? opts->size : opts->size - ESF_NVS_PAGE_SIZE;
+    int rc = esf_nvs_gen_set_key(g, opts->key, err);
+    if (rc) {
+        free(g);
+        return rc;
+    }
+    if (!(g->buf = malloc((size_t)opts->size))) {
+        free(g);
+        return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory (%llu bytes)",
+                             (unsigned long long)opts->size);
+    }
+    memset(g->buf, 0xFF, (size_t)opts->size);
+    g->npages = g->max_pages;  /* so that reset clears everything once */
+    esf_nvs_gen_reset(g);
+    *out = g;
+    return ESF_OK;
+}
+
+void esf_nvs_gen_reset(esf_nvs_gen *g)
+{
+    if (!g)
+        return;
+    memset(g->buf, 0xFF, (size_t)g->npages * ESF_NVS_PAGE_SIZE);
+    g->npages = 0;
+    g->remaining = g->usable;
+    g->failed = false;
+    g->ns_n = 0;
+    g->ns_count = g->ns_sel = 0;
+    if (g->keys)
+        for (size_t i = 0; i < g->keys_cap; i++)
+            g->keys[i].ns = 0xFFFF;
+    g->keys_n = 0;
+    g->wifi_done = false;
+    set_str(&g->ap_ssid, NULL, 0);
+    set_str(&g->ap_passwd, NULL, 0);
+    set_str(&g->ap_authmode, NULL, 0);
+    g->row = NULL;
+    page_new(g, NULL);  /* page 0 always exists */
+}
+
+bool esf_nvs_gen_read_only(const esf_nvs_gen *g)
+{
+    return g && g->read_only;
+}
+
+int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *err)
+{
+    if (!g || !image || !len)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_finish: NULL");
+    if (g->failed)
+        return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
+    size_t data = (size_t)g->npages * ESF_NVS_PAGE_SIZE;
+    size_t n = g->read_only && g->opts.compat ? data : (size_t)g->opts.size;
+    memcpy(image, g->buf, data);
+    memset(image + data, 0xFF, n - data);
+    if (g->encrypt) {
+        int rc = esf_nvs_encrypt_image(image, data, g->key, err);
+        if (rc)
+            return rc;
+    }
+    *len = n;
+    return ESF_OK;
+}
+
+void esf_nvs_gen_free(esf_nvs_gen *g)
+{
+    if (!g)
+        return;
+    free(g->buf);
+    free(g->ns);
+    free(g->keys);
+    free(g->ap_ssid);
+    free(g->ap_passwd);
+    free(g->ap_authmode);
+    free(g->scratch);
+    free(g->file);
+    free(g->errtext);
+    free(g);
+}
