@@ -13,164 +13,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "argparse.h"
 #include "cli.h"
 #include "espforge/io.h"
 #include "espforge/mfg.h"
 #include "espforge/number.h"
 #include "espforge/nvs_crypt.h"
-
-/* ------------------------------------------------------------------ a small argparse
- * Long options match exactly or by unique prefix (argparse's allow_abbrev), `--opt=value` and
- * `--opt value` both work, `--` ends options, a lone `-` or a negative number is positional. */
-
-enum { OPT_FLAG, OPT_VALUE, OPT_TWO };
-
-typedef struct opt_spec {
-    const char *name;   /* "--outdir" or "-j" */
-    int kind;
-    const char *metavar;
-} opt_spec;
-
-typedef struct opt_val {
-    bool set;
-    const char *v[2];
-} opt_val;
-
-typedef struct parsed {
-    opt_val *vals;           /* one per spec */
-    const char *pos[16];
-    int npos;
-} parsed;
-
-static bool looks_negative_number(const char *s)
-{
-    if (s[0] != '-' || !s[1])
-        return false;
-    char *end;
-    strtod(s, &end);
-    return *end == '\0';
-}
-
-/* Returns 0, or prints "<prog>: error: ..." and returns 2; -1 for --help. */
-static int parse_args(const char *prog, const opt_spec *specs, size_t nspecs, int argc, char **argv,
-                      parsed *p, void (*usage)(FILE *))
-{
-    bool opts_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && !strcmp(a, "--")) {
-            opts_done = true;
-            continue;
-        }
-        if (opts_done || a[0] != '-' || !a[1] || looks_negative_number(a)) {
-            if (p->npos >= (int)(sizeof p->pos / sizeof *p->pos)) {
-                usage(stderr);
-                fprintf(stderr, "%s: error: unrecognized arguments: %s\n", prog, a);
-                return 2;
-            }
-            p->pos[p->npos++] = a;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-            return -1;
-        const char *eq = strchr(a, '=');
-        size_t alen = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
-        int found = -1, nmatch = 0;
-        char amb[512] = "";
-        for (size_t k = 0; k < nspecs; k++) {
-            if (strlen(specs[k].name) == alen && !strncmp(specs[k].name, a, alen)) {
-                found = (int)k;
-                nmatch = 1;
-                break;
-            }
-        }
-        const char *attached = NULL;  /* "-j4": a short option with its value attached */
-        if (found < 0 && a[1] != '-' && strlen(a) > 2)
-            for (size_t k = 0; k < nspecs; k++)
-                if (strlen(specs[k].name) == 2 && !strncmp(specs[k].name, a, 2) && specs[k].kind == OPT_VALUE) {
-                    found = (int)k;
-                    nmatch = 1;
-                    attached = a + 2;
-                }
-        if (found < 0 && a[1] == '-')
-            for (size_t k = 0; k < nspecs; k++)
-                if (!strncmp(specs[k].name, a, alen)) {
-                    found = (int)k;
-                    nmatch++;
-                    size_t l = strlen(amb);
-                    snprintf(amb + l, sizeof amb - l, "%s%s", l ? ", " : "", specs[k].name);
-                }
-        if (nmatch > 1) {
-            usage(stderr);
-            fprintf(stderr, "%s: error: ambiguous option: %.*s could match %s\n", prog, (int)alen, a, amb);
-            return 2;
-        }
-        if (found < 0) {
-            usage(stderr);
-            fprintf(stderr, "%s: error: unrecognized arguments: %s\n", prog, a);
-            return 2;
-        }
-        const opt_spec *s = &specs[found];
-        opt_val *v = &p->vals[found];
-        v->set = true;
-        if (s->kind == OPT_FLAG) {
-            if (eq && a[1] == '-') {
-                usage(stderr);
-                fprintf(stderr, "%s: error: argument %s: ignored explicit argument '%s'\n", prog, s->name, eq + 1);
-                return 2;
-            }
-            continue;
-        }
-        int need = s->kind == OPT_TWO ? 2 : 1;
-        int got = 0;
-        if (eq && a[1] == '-')
-            v->v[got++] = eq + 1;
-        else if (attached)
-            v->v[got++] = attached;
-        while (got < need && i + 1 < argc && (argv[i + 1][0] != '-' || !argv[i + 1][1] ||
-                                              looks_negative_number(argv[i + 1])))
-            v->v[got++] = argv[++i];
-        if (got < need) {
-            usage(stderr);
-            fprintf(stderr, "%s: error: argument %s: expected %s\n", prog, s->name,
-                    need == 2 ? "2 arguments" : "one argument");
-            return 2;
-        }
-    }
-    return 0;
-}
-
-/* Python int(x) (base 10) as argparse's type=int: surrounding whitespace, sign, '_' separators. */
-static int parse_int10(const char *s, long long *out)
-{
-    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-        s++;
-    bool neg = false;
-    if (*s == '+' || *s == '-')
-        neg = *s++ == '-';
-    if (!(*s >= '0' && *s <= '9'))
-        return -1;
-    long long v = 0;
-    bool prev_digit = false;
-    for (; *s; s++) {
-        if (*s >= '0' && *s <= '9') {
-            if (v > (INT64_MAX - 9) / 10)
-                return -1;
-            v = v * 10 + (*s - '0');
-            prev_digit = true;
-        } else if (*s == '_' && prev_digit && s[1] >= '0' && s[1] <= '9') {
-            prev_digit = false;
-        } else {
-            break;
-        }
-    }
-    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-        s++;
-    if (*s)
-        return -1;
-    *out = neg ? -v : v;
-    return 0;
-}
 
 /* ------------------------------------------------------------------ shared */
 
@@ -208,84 +56,9 @@ static int read_key_file(const char *path, bool twin, uint8_t key[64])
 
 /* ------------------------------------------------------------------ the twin: mfg_gen.py */
 
-static const opt_spec twin_gen_specs[] = {
-    { "--prefix_num", OPT_TWO, "start length" },
-    { "--fileid", OPT_VALUE, "FILEID" },
-    { "--version", OPT_VALUE, "{1,2}" },
-    { "--keygen", OPT_FLAG, NULL },
-    { "--keyfile", OPT_VALUE, "KEYFILE" },
-    { "--inputkey", OPT_VALUE, "INPUTKEY" },
-    { "--outdir", OPT_VALUE, "OUTDIR" },
-    { "--key_protect_hmac", OPT_FLAG, NULL },
-    { "--kp_hmac_keygen", OPT_FLAG, NULL },
-    { "--kp_hmac_keyfile", OPT_VALUE, "KP_HMAC_KEYFILE" },
-    { "--kp_hmac_inputkey", OPT_VALUE, "KP_HMAC_INPUTKEY" },
-    { "--input", OPT_VALUE, "INPUT" },
-    { "--output", OPT_VALUE, "OUTPUT" },
-};
-enum { TG_PREFIX_NUM, TG_FILEID, TG_VERSION, TG_KEYGEN, TG_KEYFILE, TG_INPUTKEY, TG_OUTDIR, TG_KP_HMAC,
-       TG_KP_KEYGEN, TG_KP_KEYFILE, TG_KP_INPUTKEY, TG_INPUT, TG_OUTPUT, TG__N };
-
-static const opt_spec twin_key_specs[] = {
-    { "--keyfile", OPT_VALUE, "KEYFILE" },
-    { "--outdir", OPT_VALUE, "OUTDIR" },
-    { "--key_protect_hmac", OPT_FLAG, NULL },
-    { "--kp_hmac_keygen", OPT_FLAG, NULL },
-    { "--kp_hmac_keyfile", OPT_VALUE, "KP_HMAC_KEYFILE" },
-    { "--kp_hmac_inputkey", OPT_VALUE, "KP_HMAC_INPUTKEY" },
-};
-enum { TK_KEYFILE, TK_OUTDIR, TK_KP_HMAC, TK_KP_KEYGEN, TK_KP_KEYFILE, TK_KP_INPUTKEY, TK__N };
-
 static void twin_usage_top(FILE *out)
 {
     fprintf(out, "usage: mfg_gen.py [-h] {generate,generate-key} ...\n");
-}
-
-static void twin_usage_gen(FILE *out)
-{
-    fprintf(out,
-            "usage: mfg_gen.py generate [-h] [--prefix_num start length] [--fileid FILEID]\n"
-            "                           [--version {1,2}] [--keygen] [--inputkey INPUTKEY]\n"
-            "                           [--outdir OUTDIR] [--key_protect_hmac]\n"
-            "                           [--kp_hmac_keygen]\n"
-            "                           [--kp_hmac_keyfile KP_HMAC_KEYFILE]\n"
-            "                           [--kp_hmac_inputkey KP_HMAC_INPUTKEY]\n"
-            "                           conf values prefix size\n");
-}
-
-static void twin_help_gen(FILE *out)
-{
-    twin_usage_gen(out);
-    fprintf(out,
-            "\nGenerate one NVS partition image per device (espforge drop-in twin of mfg_gen.py).\n\n"
-            "positional arguments:\n"
-            "  conf                  configuration CSV: namespace rows and key,type,encoding rows\n"
-            "  values                values CSV: a header of keys, then one row per device\n"
-            "  prefix                output file name prefix\n"
-            "  size                  partition size in bytes (a multiple of 4096)\n\n"
-            "options:\n"
-            "  -h, --help            show this help and exit\n"
-            "  --prefix_num start length\n"
-            "                        insert a counter (start, digits) into each file name\n"
-            "  --fileid FILEID       values column naming each file (default: 1, 2, 3 ...)\n"
-            "  --version {1,2}       NVS blob format: 1 single-page blobs, 2 multi-page (default)\n"
-            "  --keygen              generate an encryption key per device (keys/)\n"
-            "  --inputkey INPUTKEY   encrypt every image with this key file\n"
-            "  --outdir OUTDIR       output directory (default: current directory)\n"
-            "  --key_protect_hmac    derive the keys from an HMAC key (HMAC scheme)\n"
-            "  --kp_hmac_keygen      generate the HMAC key(s)\n"
-            "  --kp_hmac_keyfile KP_HMAC_KEYFILE\n"
-            "                        name of the generated HMAC key file\n"
-            "  --kp_hmac_inputkey KP_HMAC_INPUTKEY\n"
-            "                        HMAC key file to derive the keys from\n");
-}
-
-static void twin_usage_key(FILE *out)
-{
-    fprintf(out, "usage: mfg_gen.py generate-key [-h] [--keyfile KEYFILE] [--outdir OUTDIR]\n"
-                 "                               [--key_protect_hmac] [--kp_hmac_keygen]\n"
-                 "                               [--kp_hmac_keyfile KP_HMAC_KEYFILE]\n"
-                 "                               [--kp_hmac_inputkey KP_HMAC_INPUTKEY]\n");
 }
 
 typedef struct twin_ctx {
@@ -349,198 +122,62 @@ static void twin_warn(void *ctx, const esf_error *w)
     cli_print_error("warning", w);
 }
 
-/* Write one keys file under <outdir>/keys/ as the generator's generate-key does. */
-static int twin_generate_key(int argc, char **argv)
-{
-    opt_val vals[TK__N] = { 0 };
-    parsed p = { .vals = vals };
-    int rc = parse_args("mfg_gen.py generate-key", twin_key_specs, TK__N, argc, argv, &p, twin_usage_key);
-    if (rc < 0) {
-        twin_usage_key(stdout);
-        printf("\nWrite an NVS encryption keys file (4096 bytes: key, CRC, 0xFF) under <outdir>/keys/.\n");
-        return 0;
-    }
-    if (rc)
-        return rc;
-    if (p.npos) {
-        twin_usage_top(stderr);
-        fprintf(stderr, "mfg_gen.py: error: unrecognized arguments: %s\n", p.pos[0]);
-        return 2;
-    }
-    char cwd[4096];
-    const char *outdir_arg = vals[TK_OUTDIR].set ? vals[TK_OUTDIR].v[0] : getcwd(cwd, sizeof cwd);
-    if (!outdir_arg)
-        outdir_arg = ".";
-    char *outdir = expand_user(outdir_arg);
-    char name[64];
-    const char *keyfile = vals[TK_KEYFILE].set ? vals[TK_KEYFILE].v[0] : NULL;
-    if (!keyfile) {
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(name, sizeof name, "keys-%m-%d_%H-%M.bin", &tm);
-        keyfile = name;
-    }
-    char *kname = NULL, *hname = NULL, *kdir = NULL, *kpath = NULL;
-    int exit_code = 1;
-    esf_error err = { 0 };
-    uint8_t key[64], hkey[32], *hk = NULL, kf[ESF_NVS_KEYS_PART_SIZE];
-    size_t hk_len = 0;
-    {
-        const char *slash = strrchr(keyfile, '/');
-        const char *b = slash ? slash + 1 : keyfile;
-        while (*b == '.')
-            b++;
-        const char *dot = strrchr(b, '.');
-        if (!dot) {
-            size_t n = strlen(keyfile) + 5;
-            kname = malloc(n);
-            if (kname)
-                snprintf(kname, n, "%s.bin", keyfile);
-        } else if (!strstr(dot, ".bin")) {
-            fprintf(stderr, "Error: `%s`. Only `.bin` extension allowed.\n", keyfile);
-            goto done;
-        } else {
-            kname = strdup(keyfile);
-        }
-    }
-    size_t n = strlen(outdir) + 8;
-    kdir = malloc(n);
-    if (!kname || !kdir)
-        goto done;
-    snprintf(kdir, n, "%s%skeys/", outdir, outdir[0] && outdir[strlen(outdir) - 1] != '/' ? "/" : "");
-    if (esf_mkdir_p(kdir, &err) < 0) {
-        cli_print_error("error", &err);
-        goto done;
-    }
-    n = strlen(kdir) + strlen(kname) + 1;
-    if (!(kpath = malloc(n)))
-        goto done;
-    if (kname[0] == '/')
-        snprintf(kpath, n, "%s", kname);
-    else
-        snprintf(kpath, n, "%s%s", kdir, kname);
-    if (vals[TK_KP_HMAC].set) {
-        if (vals[TK_KP_KEYGEN].set) {
-            if (esf_nvs_keys_generate(key, &err) < 0) {  /* 32 random bytes for the HMAC key */
-                cli_print_error("error", &err);
-                goto done;
-            }
-            memcpy(hkey, key, sizeof hkey);
-            hk = hkey;
-            hk_len = sizeof hkey;
-            const char *hf = vals[TK_KP_KEYFILE].set ? vals[TK_KP_KEYFILE].v[0] : NULL;
-            size_t hn = strlen(kdir) + strlen(hf ? hf : keyfile) + 16;
-            if (!(hname = malloc(hn)))
-                goto done;
-            if (hf)
-                snprintf(hname, hn, "%s%s%s", hf[0] == '/' ? "" : kdir, hf, has_bin_ext(hf) ? "" : ".bin");
-            else
-                snprintf(hname, hn, "%shmac-%s", kdir, kname);
-            if (esf_file_write_atomic(hname, hkey, sizeof hkey, &err) < 0) {
-                cli_print_error("error", &err);
-                goto done;
-            }
-        } else {
-            if (!vals[TK_KP_INPUTKEY].set) {
-                printf("HMAC Key input file (HMAC-based encryption scheme) missing!\n");
-                exit_code = 0;
-                goto done;
-            }
-            if (esf_file_read(vals[TK_KP_INPUTKEY].v[0], &hk, &hk_len, &err) < 0) {
-                cli_print_error("error", &err);
-                goto done;
-            }
-        }
-        if (esf_nvs_keys_from_hmac(hk, hk_len, key, &err) < 0) {
-            cli_print_error("error", &err);
-            goto done;
-        }
-    } else if (esf_nvs_keys_generate(key, &err) < 0) {
-        cli_print_error("error", &err);
-        goto done;
-    }
-    esf_nvs_keys_build(kf, key);
-    if (esf_file_write_atomic(kpath, kf, sizeof kf, &err) < 0) {
-        cli_print_error("error", &err);
-        goto done;
-    }
-    printf("\nCreated encryption keys: ===>  %s\n", kpath);
-    exit_code = 0;
-done:
-    if (hk != hkey)
-        free(hk);
-    free(kname);
-    free(hname);
-    free(kdir);
-    free(kpath);
-    free(outdir);
-    return exit_code;
-}
-
 static int twin_generate(int argc, char **argv)
 {
-    opt_val vals[TG__N] = { 0 };
-    parsed p = { .vals = vals };
-    int rc = parse_args("mfg_gen.py generate", twin_gen_specs, TG__N, argc, argv, &p, twin_usage_gen);
-    if (rc < 0) {
-        twin_help_gen(stdout);
-        return 0;
+    static const int versions[] = { 1, 2 };
+    ap_opt opts[] = {
+        { .name = "--prefix_num", .kind = AP_STORE_INT2, .metavar = "start length",
+          .help = "Prefix number (counter) start and length (digits) added to each file name" },
+        { .name = "--fileid", .kind = AP_STORE, .metavar = "FILEID",
+          .help = "values column naming each file (default: 1, 2, 3 ...)" },
+        { .name = "--version", .kind = AP_STORE_INT, .metavar = "{1,2}", .choices = versions, .nchoices = 2,
+          .ivalue = 2, .help = "NVS blob format: 1 single-page blobs, 2 multi-page (default)" },
+        { .name = "--keygen", .kind = AP_STORE_TRUE, .help = "generate an encryption key per device" },
+        { .name = "--keyfile", .kind = AP_STORE, .metavar = "KEYFILE", .help = AP_SUPPRESS },
+        { .name = "--inputkey", .kind = AP_STORE, .metavar = "INPUTKEY", .help = "encrypt with this key file" },
+        { .name = "--outdir", .kind = AP_STORE, .metavar = "OUTDIR",
+          .help = "output directory (default: current directory)" },
+        { .name = "--key_protect_hmac", .kind = AP_STORE_TRUE, .help = "HMAC-based key protection scheme" },
+        { .name = "--kp_hmac_keygen", .kind = AP_STORE_TRUE, .help = "generate the HMAC key" },
+        { .name = "--kp_hmac_keyfile", .kind = AP_STORE, .metavar = "KP_HMAC_KEYFILE",
+          .help = "name of the generated HMAC key file" },
+        { .name = "--kp_hmac_inputkey", .kind = AP_STORE, .metavar = "KP_HMAC_INPUTKEY",
+          .help = "HMAC key file to derive the encryption keys from" },
+        { .name = "--input", .kind = AP_STORE, .metavar = "INPUT", .help = AP_SUPPRESS },
+        { .name = "--output", .kind = AP_STORE, .metavar = "OUTPUT", .help = AP_SUPPRESS },
+    };
+    enum { TG_PREFIX_NUM, TG_FILEID, TG_VERSION, TG_KEYGEN, TG_KEYFILE, TG_INPUTKEY, TG_OUTDIR, TG_KP_HMAC,
+           TG_KP_KEYGEN, TG_KP_KEYFILE, TG_KP_INPUTKEY };
+    ap_pos pos[] = {
+        { .name = "conf", .nargs = AP_ONE, .help = "configuration CSV (namespace and key,type,encoding rows)" },
+        { .name = "values", .nargs = AP_ONE, .help = "values CSV (a header of keys, one row per device)" },
+        { .name = "prefix", .nargs = AP_ONE, .help = "output file name prefix" },
+        { .name = "size", .nargs = AP_ONE, .help = "partition size in bytes (a multiple of 4096)" },
+    };
+    ap_parser ap = { .prog = "mfg_gen.py generate",
+                     .description = "One NVS partition image per device (espforge drop-in twin of mfg_gen.py).",
+                     .opts = opts, .nopts = sizeof opts / sizeof *opts, .pos = pos, .npos = 4 };
+    int rc = ap_parse(&ap, argc, argv);
+    if (rc) {
+        ap_free(&ap);
+        return rc == AP_HELP_SHOWN ? 0 : rc;
     }
-    if (rc)
-        return rc;
-    if (p.npos < 4) {
-        static const char *const names[] = { "conf", "values", "prefix", "size" };
-        char miss[64] = "";
-        for (int i = p.npos; i < 4; i++) {
-            size_t l = strlen(miss);
-            snprintf(miss + l, sizeof miss - l, "%s%s", l ? ", " : "", names[i]);
-        }
-        twin_usage_gen(stderr);
-        fprintf(stderr, "mfg_gen.py generate: error: the following arguments are required: %s\n", miss);
-        return 2;
+    const char *conf = pos[0].values[0], *values = pos[1].values[0], *prefix = pos[2].values[0],
+               *size_arg = pos[3].values[0];
+    ap_free(&ap);
+    struct { bool set; const char *v[1]; } vals[TG_KP_INPUTKEY + 1];
+    for (size_t i = 0; i <= TG_KP_INPUTKEY; i++) {
+        vals[i].set = opts[i].set;
+        vals[i].v[0] = opts[i].value;
     }
-    if (p.npos > 4) {
-        twin_usage_top(stderr);
-        fprintf(stderr, "mfg_gen.py: error: unrecognized arguments:");
-        for (int i = 4; i < p.npos; i++)
-            fprintf(stderr, " %s", p.pos[i]);
-        fprintf(stderr, "\n");
-        return 2;
-    }
-    long long prefix_start = 0, prefix_len = 0;
-    if (vals[TG_PREFIX_NUM].set) {
-        for (int i = 0; i < 2; i++) {
-            long long v;
-            if (parse_int10(vals[TG_PREFIX_NUM].v[i], &v)) {
-                twin_usage_gen(stderr);
-                fprintf(stderr, "mfg_gen.py generate: error: argument --prefix_num: invalid int value: '%s'\n",
-                        vals[TG_PREFIX_NUM].v[i]);
-                return 2;
-            }
-            *(i ? &prefix_len : &prefix_start) = v;
-        }
-    }
-    int version = 2;
-    if (vals[TG_VERSION].set) {
-        long long v;
-        if (parse_int10(vals[TG_VERSION].v[0], &v)) {
-            twin_usage_gen(stderr);
-            fprintf(stderr, "mfg_gen.py generate: error: argument --version: invalid int value: '%s'\n",
-                    vals[TG_VERSION].v[0]);
-            return 2;
-        }
-        if (v != 1 && v != 2) {
-            twin_usage_gen(stderr);
-            fprintf(stderr, "mfg_gen.py generate: error: argument --version: invalid choice: %lld (choose from 1, 2)\n", v);
-            return 2;
-        }
-        version = (int)v;
-    }
+    int version = (int)opts[TG_VERSION].ivalue;
+    long prefix_start = opts[TG_PREFIX_NUM].ivalue, prefix_len = 0;
+    if (opts[TG_PREFIX_NUM].set)
+        ap_int(opts[TG_PREFIX_NUM].value, &prefix_len);
     esf_mfg_opts o = { 0 };
-    o.conf_path = p.pos[0];
-    o.values_path = p.pos[1];
-    o.prefix = p.pos[2];
+    o.conf_path = conf;
+    o.values_path = values;
+    o.prefix = prefix;
     o.version = version;
     o.fileid = vals[TG_FILEID].set ? vals[TG_FILEID].v[0] : NULL;
     o.prefix_num = vals[TG_PREFIX_NUM].set;
@@ -564,8 +201,8 @@ static int twin_generate(int argc, char **argv)
     /* size: int(size, 0), then the generator's check_size (done per device by the reference) */
     int64_t size;
     esf_error err = { 0 };
-    if (esf_parse_int(p.pos[3], &size, NULL) < 0) {
-        printf("invalid literal for int() with base 0: '%s'\n", p.pos[3]);
+    if (esf_parse_int(size_arg, &size, NULL) < 0) {
+        printf("invalid literal for int() with base 0: '%s'\n", size_arg);
         exit_code = 0;
         goto done;
     }
@@ -660,8 +297,18 @@ int cmd_mfg_gen(int argc, char **argv)
     }
     if (!strcmp(argv[1], "generate"))
         return twin_generate(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "generate-key"))
-        return twin_generate_key(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "generate-key")) {
+        /* mfg_gen's generate-key is the generator's: run the nvs_partition_gen twin's */
+        char **av = calloc((size_t)argc + 1, sizeof *av);
+        if (!av)
+            return 1;
+        av[0] = "mfg_gen.py";
+        for (int i = 1; i < argc; i++)
+            av[i] = argv[i];
+        int rc = cmd_nvs_partition_gen(argc, av);
+        free(av);
+        return rc;
+    }
     twin_usage_top(stderr);
     fprintf(stderr, "mfg_gen.py: error: argument command: invalid choice: '%s' (choose from 'generate', "
                     "'generate-key')\n", argv[1]);
@@ -669,63 +316,6 @@ int cmd_mfg_gen(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ native: espforge mfg gen */
-
-static const opt_spec gen_specs[] = {
-    { "--outdir", OPT_VALUE, "DIR" },
-    { "--inputkey", OPT_VALUE, "KEYS.bin" },
-    { "--keygen", OPT_FLAG, NULL },
-    { "--hmac-key", OPT_VALUE, "HMAC.bin" },
-    { "--hmac-keygen", OPT_FLAG, NULL },
-    { "-j", OPT_VALUE, "N" },
-    { "--jobs", OPT_VALUE, "N" },
-    { "--no-csv", OPT_FLAG, NULL },
-    { "--keep-going", OPT_FLAG, NULL },
-    { "--json", OPT_FLAG, NULL },
-    { "--version", OPT_VALUE, "1|2" },
-    { "--fileid", OPT_VALUE, "COLUMN" },
-    { "--prefix-num", OPT_TWO, "START DIGITS" },
-    { "--no-resume", OPT_FLAG, NULL },
-    { "--progress", OPT_FLAG, NULL },
-    { "--quiet", OPT_FLAG, NULL },
-};
-enum { G_OUTDIR, G_INPUTKEY, G_KEYGEN, G_HMAC_KEY, G_HMAC_KEYGEN, G_J, G_JOBS, G_NO_CSV, G_KEEP_GOING,
-       G_JSON, G_VERSION, G_FILEID, G_PREFIX_NUM, G_NO_RESUME, G_PROGRESS, G_QUIET, G__N };
-
-static void gen_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: espforge mfg gen CONF.csv VALUES.csv PREFIX SIZE [--outdir DIR]\n"
-            "                        [--inputkey KEYS.bin | --keygen | --hmac-key HMAC.bin | --hmac-keygen]\n"
-            "                        [-j N] [--no-csv] [--keep-going] [--json] [--version 1|2]\n"
-            "                        [--fileid COLUMN] [--prefix-num START DIGITS] [--no-resume]\n");
-}
-
-static void gen_help(FILE *out)
-{
-    gen_usage(out);
-    fprintf(out,
-            "\nOne factory NVS image per device row of VALUES.csv, laid out by CONF.csv (mfg_gen.py's\n"
-            "inputs). Writes DIR/bin/<PREFIX>-<id>.bin (byte-identical to mfg_gen.py), DIR/csv/<name>.csv,\n"
-            "DIR/keys/keys-<name>.bin with fresh keys, and DIR/manifest.csv (id, image, SHA-256, key).\n"
-            "Every row is validated before anything is written. A rerun keeps the images that the\n"
-            "manifest lists with a matching hash and regenerates the rest.\n\n"
-            "  --outdir DIR        output directory (default: .)\n"
-            "  --inputkey KEYS.bin encrypt all images with this keys file (4096-byte keys partition\n"
-            "                      image with CRC, or the 64 raw key bytes)\n"
-            "  --keygen            encrypt each image with a fresh key (DIR/keys/keys-<name>.bin)\n"
-            "  --hmac-key FILE     encrypt with keys derived from this HMAC key (HMAC scheme)\n"
-            "  --hmac-keygen       a fresh HMAC key per device (DIR/keys/hmac-keys-<name>.bin)\n"
-            "  -j, --jobs N        worker threads (default: all cores)\n"
-            "  --no-csv            do not write the per-device CSVs\n"
-            "  --keep-going        skip bad devices (listed at the end, exit 3) instead of stopping\n"
-            "  --json              also write DIR/manifest.json; print the summary as JSON on stdout\n"
-            "  --version 1|2       NVS blob format (default 2)\n"
-            "  --fileid COLUMN     name files by this values column (default: 1, 2, 3 ...)\n"
-            "  --prefix-num START DIGITS  insert a zero-padded counter into the names\n"
-            "  --no-resume         regenerate every device even when the manifest matches\n"
-            "  --progress          show the progress bar even when stderr is not a terminal\n"
-            "  --quiet             no progress and no summary\n");
-}
 
 typedef struct gen_ctx {
     bool bar;
@@ -792,56 +382,90 @@ static int gen_device(void *ctx, const esf_mfg_device *d)
 
 static int native_gen(int argc, char **argv)
 {
-    opt_val vals[G__N] = { 0 };
-    parsed p = { .vals = vals };
-    int rc = parse_args("espforge mfg gen", gen_specs, G__N, argc, argv, &p, gen_usage);
-    if (rc < 0) {
-        gen_help(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (rc)
-        return CLI_EXIT_USAGE;
-    if (p.npos != 4) {
-        gen_usage(stderr);
-        fprintf(stderr, "espforge mfg gen: error: want CONF.csv VALUES.csv PREFIX SIZE\n");
-        return CLI_EXIT_USAGE;
+    static const int versions[] = { 1, 2 };
+    ap_opt opts[] = {
+        { .name = "--outdir", .kind = AP_STORE, .metavar = "DIR", .help = "output directory (default: .)" },
+        { .name = "--inputkey", .kind = AP_STORE, .metavar = "KEYS.bin",
+          .help = "encrypt every image with this keys file (4096 bytes with CRC, or 64 raw bytes)" },
+        { .name = "--keygen", .kind = AP_STORE_TRUE, .help = "a fresh key per device: DIR/keys/keys-<name>.bin" },
+        { .name = "--hmac-key", .kind = AP_STORE, .metavar = "HMAC.bin",
+          .help = "encrypt with keys derived from this HMAC key (HMAC scheme)" },
+        { .name = "--hmac-keygen", .kind = AP_STORE_TRUE,
+          .help = "a fresh HMAC key per device: DIR/keys/hmac-keys-<name>.bin" },
+        { .name = "-j", .kind = AP_STORE_INT, .metavar = "N", .help = "worker threads (default: all cores)" },
+        { .name = "--jobs", .kind = AP_STORE_INT, .metavar = "N", .help = "same as -j" },
+        { .name = "--no-csv", .kind = AP_STORE_TRUE, .help = "do not write the per-device CSVs" },
+        { .name = "--keep-going", .kind = AP_STORE_TRUE,
+          .help = "skip bad devices (listed; exit 3) instead of writing nothing" },
+        { .name = "--json", .kind = AP_STORE_TRUE,
+          .help = "also write DIR/manifest.json; print the summary as JSON on stdout" },
+        { .name = "--version", .kind = AP_STORE_INT, .metavar = "{1,2}", .choices = versions, .nchoices = 2,
+          .ivalue = 2, .help = "NVS blob format (default 2)" },
+        { .name = "--fileid", .kind = AP_STORE, .metavar = "COLUMN",
+          .help = "name the files by this values column (default: 1, 2, 3 ...)" },
+        { .name = "--prefix-num", .kind = AP_STORE_INT2, .metavar = "START DIGITS",
+          .help = "insert a zero-padded counter: PREFIX-<counter>-<id>" },
+        { .name = "--no-resume", .kind = AP_STORE_TRUE,
+          .help = "regenerate every image, even those the manifest shows as current" },
+        { .name = "--progress", .kind = AP_STORE_TRUE, .help = "progress bar even when stderr is no terminal" },
+        { .name = "--quiet", .kind = AP_STORE_TRUE, .help = "no progress bar and no summary" },
+    };
+    enum { G_OUTDIR, G_INPUTKEY, G_KEYGEN, G_HMAC_KEY, G_HMAC_KEYGEN, G_J, G_JOBS, G_NO_CSV, G_KEEP_GOING,
+           G_JSON, G_VERSION, G_FILEID, G_PREFIX_NUM, G_NO_RESUME, G_PROGRESS, G_QUIET, G__N };
+    ap_pos pos[] = {
+        { .name = "CONF.csv", .nargs = AP_ONE, .help = "mfg_gen config CSV" },
+        { .name = "VALUES.csv", .nargs = AP_ONE, .help = "mfg_gen values CSV (one row per device)" },
+        { .name = "PREFIX", .nargs = AP_ONE, .help = "file name prefix" },
+        { .name = "SIZE", .nargs = AP_ONE, .help = "partition size (0x6000, 24K, ...)" },
+    };
+    ap_parser ap = {
+        .prog = "espforge mfg gen",
+        .description = "One factory NVS image per device row of VALUES.csv, laid out by CONF.csv (mfg_gen.py's\n"
+                       "inputs): DIR/bin/<name>.bin (byte-identical to mfg_gen.py), DIR/csv/<name>.csv, keys\n"
+                       "under DIR/keys/, and DIR/manifest.csv (id, image, SHA-256, key). Every row is validated\n"
+                       "before anything is written; a rerun keeps the images the manifest lists with a matching\n"
+                       "hash and regenerates the rest.",
+        .opts = opts, .nopts = G__N, .pos = pos, .npos = 4 };
+    int rc = ap_parse(&ap, argc, argv);
+    if (rc) {
+        ap_free(&ap);
+        return rc == AP_HELP_SHOWN ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     esf_error err = { 0 };
     esf_mfg_opts o = { 0 };
-    o.conf_path = p.pos[0];
-    o.values_path = p.pos[1];
-    o.prefix = p.pos[2];
+    o.conf_path = pos[0].values[0];
+    o.values_path = pos[1].values[0];
+    o.prefix = pos[2].values[0];
+    const char *size_arg = pos[3].values[0];
+    ap_free(&ap);
+    struct { bool set; const char *v[1]; } vals[G__N];
+    for (size_t i = 0; i < G__N; i++) {
+        vals[i].set = opts[i].set;
+        vals[i].v[0] = opts[i].value;
+    }
     uint64_t size;
-    if (esf_parse_size(p.pos[3], &size, &err) < 0 || size > UINT32_MAX - 4095) {
-        fprintf(stderr, "espforge mfg gen: error: SIZE '%s': want a byte count such as 0x6000 or 24K\n", p.pos[3]);
+    if (esf_parse_size(size_arg, &size, &err) < 0 || size > UINT32_MAX - 4095) {
+        fprintf(stderr, "espforge mfg gen: error: SIZE '%s': want a byte count such as 0x6000 or 24K\n", size_arg);
         return CLI_EXIT_USAGE;
     }
     o.size = (uint32_t)size;
-    o.version = 2;
-    if (vals[G_VERSION].set) {
-        if (strcmp(vals[G_VERSION].v[0], "1") && strcmp(vals[G_VERSION].v[0], "2")) {
-            fprintf(stderr, "espforge mfg gen: error: --version: want 1 or 2\n");
-            return CLI_EXIT_USAGE;
-        }
-        o.version = vals[G_VERSION].v[0][0] - '0';
-    }
+    o.version = (int)opts[G_VERSION].ivalue;
     o.outdir = vals[G_OUTDIR].set ? vals[G_OUTDIR].v[0] : ".";
     o.fileid = vals[G_FILEID].set ? vals[G_FILEID].v[0] : NULL;
     if (vals[G_PREFIX_NUM].set) {
-        long long a, b;
-        if (parse_int10(vals[G_PREFIX_NUM].v[0], &a) || parse_int10(vals[G_PREFIX_NUM].v[1], &b) || b < 0 ||
-            b > 64) {
-            fprintf(stderr, "espforge mfg gen: error: --prefix-num: want START DIGITS (integers, 0..64 digits)\n");
+        long digits = -1;
+        ap_int(opts[G_PREFIX_NUM].value, &digits);
+        if (digits < 0 || digits > 64) {
+            fprintf(stderr, "espforge mfg gen: error: --prefix-num: DIGITS must be 0..64\n");
             return CLI_EXIT_USAGE;
         }
         o.prefix_num = true;
-        o.prefix_num_start = a;
-        o.prefix_num_len = (int)b;
+        o.prefix_num_start = opts[G_PREFIX_NUM].ivalue;
+        o.prefix_num_len = (int)digits;
     }
-    const char *jobs = vals[G_J].set ? vals[G_J].v[0] : vals[G_JOBS].set ? vals[G_JOBS].v[0] : NULL;
-    if (jobs) {
-        long long j;
-        if (parse_int10(jobs, &j) || j < 1 || j > 256) {
+    if (vals[G_J].set || vals[G_JOBS].set) {
+        long j = vals[G_J].set ? opts[G_J].ivalue : opts[G_JOBS].ivalue;
+        if (j < 1 || j > 256) {
             fprintf(stderr, "espforge mfg gen: error: -j: want 1..256\n");
             return CLI_EXIT_USAGE;
         }

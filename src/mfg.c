@@ -1210,17 +1210,21 @@ static void process(worker *w, job *j, int pass)
     case ESF_MFG_KEY_INPUT: k = o->key; break;
     case ESF_MFG_KEY_HMAC_INPUT: k = r->derived_key; break;
     case ESF_MFG_KEY_GEN:
-        if ((j->rc = esf_nvs_keys_generate(key, &j->err)) < 0)
+        if ((j->rc = esf_nvs_keys_generate(key, &j->err)) < 0) {
+            j->fatal = true;
             return;
+        }
         k = key;
         break;
     case ESF_MFG_KEY_HMAC_GEN:
-        if (esf_random(hkey, sizeof hkey) < 0) {
-            j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "no random bytes for the HMAC key");
+        if ((j->rc = esf_nvs_hmac_key_generate(hkey, &j->err)) < 0) {
+            j->fatal = true;
             return;
         }
-        if ((j->rc = esf_nvs_keys_from_hmac(hkey, sizeof hkey, key, &j->err)) < 0)
+        if ((j->rc = esf_nvs_keys_from_hmac(hkey, sizeof hkey, key, &j->err)) < 0) {
+            j->fatal = true;
             return;
+        }
         k = key;
         break;
     }
