@@ -225,7 +225,27 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
     return ESF_OK;
 }
 
-/* Load `path` (mapped when large) and filter it. */
+/* The inputs are UTF-8 text (the reference opens them with encoding='utf-8'). */
+static int text_src_check_utf8(const text_src *t, esf_error *err)
+{
+    size_t bad = esf_utf8_check((const uint8_t *)t->data, t->len);
+    if (bad == t->len)
+        return ESF_OK;
+    uint32_t line = 1, col = 1;
+    for (size_t i = 0; i < bad; i++) {
+        char c = t->data[i];
+        if (c == '\n' || (c == '\r' && !(i + 1 < bad && t->data[i + 1] == '\n'))) {
+            line++;
+            col = 1;
+        } else if (c != '\r') {
+            col++;
+        }
+    }
+    return esf_error_loc(err, ESF_ERR_PARSE, t->path, text_src_line(t, line), col,
+                         "invalid UTF-8 (byte 0x%02x)", (unsigned char)t->data[bad]);
+}
+
+/* Load `path` (mapped when large), filter it, check it is UTF-8. */
 static int text_src_open(text_src *t, const char *path, bool map, esf_error *err)
 {
     memset(t, 0, sizeof *t);
@@ -252,13 +272,15 @@ static int text_src_open(text_src *t, const char *path, bool map, esf_error *err
             t->map_len = (size_t)st.st_size;
         }
         close(fd);
-        return text_src_filter(t, t->map ? t->map : "", t->map_len, err);
+        int rc = text_src_filter(t, t->map ? t->map : "", t->map_len, err);
+        return rc < 0 ? rc : text_src_check_utf8(t, err);
     }
     size_t len = 0;
     int rc = esf_file_read(path, &t->owned, &len, err);
     if (rc < 0)
         return rc;
-    return text_src_filter(t, (const char *)t->owned, len, err);
+    rc = text_src_filter(t, (const char *)t->owned, len, err);
+    return rc < 0 ? rc : text_src_check_utf8(t, err);
 }
 
 /* ------------------------------------------------------------------ config file */

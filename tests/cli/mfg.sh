@@ -107,6 +107,14 @@ sed -i 's/^SN00019,/SN00017,/' "$T/dup/values.csv"
 [ $? = 1 ] || fail "duplicate id: want exit 1"
 [ -e "$T/dup/o" ] && fail "duplicate id: output written"
 
+# invalid UTF-8 in the values file: located error, nothing written
+stage m01_idf_sample_v2 u8
+printf '4,1,1,1,1,1,1,1,\xff,01,AA==,testdata/sample.hex,testdata/sample.base64,testdata/sample.txt,testdata/sample_blob.bin,testdata/sample_blob.bin,testdata/sample_multipage_blob.bin\n' >> "$T/u8/values.csv"
+(cd "$T/u8" && "$ESPFORGE" mfg gen config.csv values.csv S 0x4000 --outdir o > /dev/null 2> err.txt)
+[ $? = 1 ] || fail "utf-8: want exit 1"
+grep -q 'values.csv:5:17: .*invalid UTF-8' "$T/u8/err.txt" || fail "utf-8: not located: $(cat "$T/u8/err.txt")"
+[ -e "$T/u8/o" ] && fail "utf-8: output written"
+
 # 6. fresh keys: one 4096-byte keys file per device, listed in the manifest
 stage m03_encrypted_v2 kg
 (cd "$T/kg" && "$ESPFORGE" mfg gen config.csv values.csv enc 0x5000 --keygen --no-csv --outdir o > /dev/null 2>&1) || fail "keygen: failed"
