@@ -965,6 +965,8 @@ static int read_file_value(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
 {
     if (!r->value)
         return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing file path (TypeError in the reference)");
+    if (g->opts.no_files)
+        return fail(g, err, ESF_ERR_UNSUPPORTED, C_TYPE, "type=file rows are disabled here");
     char *path = NULL;
     const char *base = g->opts.base_dir;
     size_t bl = base && r->value[0] != '/' ? strlen(base) : 0;
@@ -980,9 +982,11 @@ static int read_file_value(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     g->file = NULL;
     esf_error ferr;
     int rc = esf_file_read(path, &g->file, &g->file_len, &ferr);
+    if (rc)
+        rc = fail(g, err, rc, C_VALUE, "%s: %s (FileNotFoundError in the reference)", path, ferr.msg);
     free(path);
     if (rc)
-        return fail(g, err, rc, C_VALUE, "%s", ferr.msg);
+        return rc;
     return ESF_OK;
 }
 

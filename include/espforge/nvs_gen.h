@@ -43,6 +43,8 @@ typedef struct esf_nvs_gen_opts {
     bool no_wifi_extras;    /* don't add the reference's hidden sta.* / ap.pmk_info rows (§5.8) */
     const char *base_dir;   /* directory for relative type=file paths; NULL = current directory
                                (what the reference does) */
+    bool no_files;          /* refuse type=file rows that name a path (ESF_ERR_UNSUPPORTED): for
+                               untrusted input (fuzzing, services) */
     const uint8_t *key;     /* 64-byte XTS key (eky ‖ tky): encrypt every written entry; NULL =
                                plain image. Copied by esf_nvs_gen_new. */
     esf_warn_sink warn;     /* warnings (compat mode); fn NULL drops them */
