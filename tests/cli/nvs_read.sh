@@ -41,6 +41,10 @@ for img in "$D"/n*/expected.bin; do
   case $img in *encrypted*) continue ;; esac
   expect_rc 0 "$E" nvs check "$img"
 done
+for img in "$ESF_DATA"/nvs-real/*/expected.bin "$ESF_DATA"/nvs-real/*/expected_v1.bin \
+           "$ESF_DATA"/nvs-real/mass_mfg/devices/*.bin; do
+  expect_rc 0 "$E" nvs check "$img"
+done
 expect_rc 0 "$E" nvs check "$D/n21_encrypted_v2/expected.bin" --key "$D/n21_encrypted_v2/keys.bin"
 expect_rc 1 "$E" nvs check "$D/n21_encrypted_v2/expected.bin"
 expect_rc 1 "$E" nvs check "$C/c01_entry_crc.bin"
