@@ -17,3 +17,19 @@ echo "== partition table: examples/smart-plug/partitions.csv"
 echo "wrote $out/partition-table.bin ($(wc -c < "$out/partition-table.bin") bytes)"
 "$ESPFORGE" part show "$out/partition-table.bin"
 "$ESPFORGE" part check "$out/partition-table.bin"
+
+# --- NVS editing: a fresh 'nvs' partition (0x6000) from a script, one more edit, dump and check
+echo
+echo "== NVS editing: apply a script to a new nvs partition image, set one key, dump, check"
+cat > "$out/nvs-setup.nvs" <<'NVS'
+# smart plug settings, as the firmware's NVS API would write them
+set smartplug output u8 0
+set smartplug name str "Living room plug"
+set wifi ssid str MyHomeNetwork
+set wifi pass str "correct horse battery"
+commit
+NVS
+"$ESPFORGE" nvs apply "$out/nvs.bin" "$out/nvs-setup.nvs" --new 0x6000 --stats
+"$ESPFORGE" nvs set "$out/nvs.bin" smartplug output u8 1
+"$ESPFORGE" nvs dump "$out/nvs.bin"
+"$ESPFORGE" nvs check "$out/nvs.bin"

@@ -14,14 +14,7 @@
 #include "espforge/nvs_dump.h"
 #include "espforge/nvs_image.h"
 
-static const char *const vectors[] = {
-    "n01_primitives_v2", "n02_primitives_v1", "n03_strings_v2", "n04_string_max_v1",
-    "n05_string_max_v2", "n06_blobs_inline_v2", "n07_multipage_blob_v2", "n08_blobs_v1",
-    "n09_file_types_v2", "n10_idf_sample_multipage_v2", "n11_idf_sample_singlepage_v1",
-    "n12_namespaces", "n13_page_boundaries_v2", "n14_readonly_0x1000", "n15_readonly_0x2000",
-    "n16_blob_fill_v2", "n17_wifi_keys_v2", "n18_quirks_v2", "n19_random_large_v2",
-    "n20_random_v1", "n21_encrypted_v2",
-};
+#define vectors esf_test_nvs_vectors  /* tests/support: every generator vector image */
 
 static esf_nvs_image *load_vector(const char *name)
 {
@@ -71,25 +64,6 @@ static char *read_gz(const char *rel)
     return s;
 }
 
-static size_t b64dec(const char *in, uint8_t *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (; *in && *in != '='; in++) {
-        const char *p = strchr(al, *in);
-        assert_non_null(p);
-        acc = (acc << 6) | (uint32_t)(p - al);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return n;
-}
-
 /* Every value the reference lists (nvs_tool -f json -d minimal, recorded) is what we read;
  * chunks of a v2 blob are concatenated; for a key written twice the later one counts. */
 static void vectors_read_values_like_reference(void **state)
@@ -127,7 +101,7 @@ static void vectors_read_values_like_reference(void **state)
                 }
             }
             if (!strcmp(enc, "blob_data") || !strcmp(enc, "blob"))
-                blen += b64dec(data->valuestring, blob + blen);
+                blen += esf_test_base64_decode(data->valuestring, strlen(data->valuestring), blob + blen);
             if (next_chunk)
                 continue;
             if (later) {
