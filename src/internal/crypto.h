@@ -30,21 +30,20 @@ int esf_sha256_end(esf_sha256_ctx *c, uint8_t out[ESF_SHA256_LEN]);      /* free
 int esf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                     uint8_t out[ESF_SHA256_LEN]);
 
-/** A reusable AES-256-XTS context for many short data units (NVS entries): the key schedule is
- *  done once by esf_aes_xts_new (key = 64 bytes: data key || tweak key); each esf_aes_xts_run
- *  only sets the 16-byte tweak and processes `len` (>= 16) bytes; `in` and `out` may be equal.
- *  esf_aes_xts_new returns NULL on failure (no memory, key refused); run returns 0 or negative;
- *  free is NULL-safe. Same results as esf_aes_xts, about 10x faster on 32-byte units. */
-typedef struct esf_aes_xts_ctx esf_aes_xts_ctx;
-esf_aes_xts_ctx *esf_aes_xts_new(int encrypt, const uint8_t key[64]);
-int esf_aes_xts_run(esf_aes_xts_ctx *c, const uint8_t tweak[16], const uint8_t *in, uint8_t *out,
-                    size_t len);
-void esf_aes_xts_free(esf_aes_xts_ctx *c);
-
 /** AES-256-XTS (key = 64 bytes: data key || tweak key) over `len` bytes (>= 16) with a 16-byte
  *  tweak; `in` and `out` may be equal. @return 0; negative on failure. */
 int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], const uint8_t *in,
                 uint8_t *out, size_t len);
+
+/** A reusable AES-256-XTS context: the key schedule is made once, then each data unit only sets
+ *  its tweak (the NVS codec encrypts thousands of 32-byte entries per image). */
+typedef struct esf_xts_ctx esf_xts_ctx;
+/** NULL on failure (no memory, backend refusal such as equal key halves when encrypting). */
+esf_xts_ctx *esf_aes_xts_new(int encrypt, const uint8_t key[64]);
+/** One data unit of `len` bytes (>= 16) with its 16-byte tweak. @return 0; negative on failure. */
+int esf_aes_xts_run(esf_xts_ctx *c, const uint8_t tweak[16], const uint8_t *in, uint8_t *out,
+                    size_t len);
+void esf_aes_xts_free(esf_xts_ctx *c);  /* NULL-safe */
 
 /** PBKDF2-HMAC-SHA1 (RFC 8018) of `pw` with `salt`, `iter` iterations, `out_len` bytes (the Wi-Fi
  *  PMK: 4096 iterations, 32 bytes). @return 0; negative on failure. */
