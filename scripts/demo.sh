@@ -33,3 +33,18 @@ NVS
 "$ESPFORGE" nvs set "$out/nvs.bin" smartplug output u8 1
 "$ESPFORGE" nvs dump "$out/nvs.bin"
 "$ESPFORGE" nvs check "$out/nvs.bin"
+
+# --- NVS reading: the nvs_tool twin, a generator CSV of the image, one value, a damaged copy caught
+echo
+echo "== NVS reading: nvs_tool twin (-d minimal -i), dump as generator CSV, get, check a damaged copy"
+"$ESPFORGE" nvs_tool --color never -d minimal -i "$out/nvs.bin"
+"$ESPFORGE" nvs dump "$out/nvs.bin" --format csv -o "$out/nvs-dump.csv"
+echo "wrote $out/nvs-dump.csv:"; cat "$out/nvs-dump.csv"
+echo "wifi/ssid = $("$ESPFORGE" nvs get "$out/nvs.bin" wifi ssid)"
+cp "$out/nvs.bin" "$out/nvs-damaged.bin"
+printf '\x00' | dd of="$out/nvs-damaged.bin" bs=1 seek=$((0x48)) conv=notrunc status=none
+if "$ESPFORGE" nvs check "$out/nvs-damaged.bin"; then
+  echo "damaged copy not detected"; exit 1
+else
+  echo "(the damaged copy is reported with its page, entry and offset, exit status 1)"
+fi
