@@ -151,31 +151,7 @@ static size_t utf8_cp(const uint8_t *p, const uint8_t *end, uint32_t *cp)
 }
 
 /* Strict UTF-8 check (Python's utf-8 codec): returns the offset of the first bad byte or len. */
-static size_t utf8_check(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        if (c < 0x80) { i++; continue; }
-        size_t n; uint32_t min;
-        if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
-        else return i;
-        if (len - i < n)
-            return i;
-        uint32_t v = c & (0x7F >> n);
-        for (size_t k = 1; k < n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-            v = (v << 6) | (p[i + k] & 0x3F);
-        }
-        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-            return i;
-        i += n;
-    }
-    return len;
-}
+static size_t utf8_check(const uint8_t *p, size_t len) { return esf_utf8_check(p, len); }
 
 static size_t nchars(const uint8_t *p, size_t len)
 {
