@@ -48,3 +48,19 @@ if "$ESPFORGE" nvs check "$out/nvs-damaged.bin"; then
 else
   echo "(the damaged copy is reported with its page, entry and offset, exit status 1)"
 fi
+
+# --- factory data: the smart plug's `fctry` NVS partition from ESP-Jumpstart's mfg_config.csv
+#     (device id, certificate and key: sample files in examples/smart-plug/main/cloud_cfg/),
+#     plain and encrypted, then dumped and checked
+echo
+echo "== factory NVS: examples/smart-plug/mfg_config.csv -> fctry partition image (0x6000)"
+fsize=$(awk -F, '$1 ~ /^fctry/ { gsub(/ /, "", $5); print $5 }' examples/smart-plug/partitions.csv)
+"$ESPFORGE" nvs gen examples/smart-plug/mfg_config.csv "$out/fctry.bin" --size "$fsize" \
+    --base-dir examples/smart-plug
+echo "wrote $out/fctry.bin ($(wc -c < "$out/fctry.bin") bytes); the same bytes as nvs_partition_gen.py"
+"$ESPFORGE" nvs dump "$out/fctry.bin"
+"$ESPFORGE" nvs check "$out/fctry.bin"
+"$ESPFORGE" nvs keygen "$out/fctry_keys.bin"
+"$ESPFORGE" nvs encrypt "$out/fctry.bin" "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
+"$ESPFORGE" nvs check "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
+echo "encrypted: $out/fctry_enc.bin with keys $out/fctry_keys.bin (flash the keys to nvs_keys, encrypted)"
