@@ -2,6 +2,7 @@
  * (their scripts call them with argparse syntax): long options with unambiguous prefixes and
  * `--opt=value`, store / store_true / int-with-choices options, positionals with nargs 1 or '+'
  * consumed in argparse's chunked way around options, `--`, negative numbers as positionals,
+ * single-dash options with the value attached (`-j4`), options taking two ints, hidden options,
  * argparse's error texts ("the following arguments are required: ...", "ambiguous option: ...",
  * "unrecognized arguments: ...") and exit status 2. */
 #ifndef ESPFORGE_CLI_ARGPARSE_H
@@ -10,7 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { AP_STORE, AP_STORE_TRUE, AP_STORE_INT } ap_kind;
+typedef enum {
+    AP_STORE, AP_STORE_TRUE, AP_STORE_INT,
+    AP_STORE_INT2  /* nargs=2, type=int (mfg_gen's --prefix_num start length): the first in
+                      `ivalue`, the second's text in `value` (checked; read it with ap_int) */
+} ap_kind;
+
+/* `help` value of an option accepted but not shown in usage or help (argparse.SUPPRESS) */
+#define AP_SUPPRESS "==SUPPRESS=="
 
 typedef struct ap_opt {
     const char *name;        /* "--outdir" */
@@ -58,5 +66,9 @@ void ap_usage(const ap_parser *p, void *out);
 int ap_error(const ap_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void ap_free(ap_parser *p);
+
+/** Python int() of `s` as argparse's type=int reads it (whitespace, sign, '_' between digits).
+ *  @return 0 and *out; -1 if not an integer. */
+int ap_int(const char *s, long *out);
 
 #endif

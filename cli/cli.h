@@ -2,6 +2,8 @@
 #ifndef ESPFORGE_CLI_H
 #define ESPFORGE_CLI_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "espforge/error.h"
@@ -32,6 +34,11 @@ int cmd_nvs_apply(int argc, char **argv);    /* cli/cmd_nvs_edit.c */
 int cmd_nvs_diff(int argc, char **argv);     /* cli/cmd_nvs_read.c */
 int cmd_mfg(int argc, char **argv);                /* cli/cmd_mfg.c */
 int cmd_mfg_gen(int argc, char **argv);            /* cli/cmd_mfg.c (twin) */
+
+/* Write `data_len` bytes then 0xFF up to `len` bytes to `path` atomically (cli/cli_image.c).
+ * Returns ESF_OK or ESF_ERR_IO with err set. */
+int cli_write_ff_image(const char *path, const uint8_t *data, size_t data_len, size_t len,
+                       esf_error *err);
 
 /* Print "espforge: <located message>" to stderr; returns `exit_code` if rc < 0, else 0. */
 int cli_report(int rc, const esf_error *err, int exit_code);

@@ -18,6 +18,8 @@ void ap_usage(const ap_parser *p, void *out)
         char item[256];
         if (i < p->nopts) {
             const ap_opt *o = &p->opts[i];
+            if (o->help && !strcmp(o->help, AP_SUPPRESS))
+                continue;
             if (o->kind == AP_STORE_TRUE)
                 snprintf(item, sizeof item, "[%s]", o->name);
             else
@@ -65,6 +67,8 @@ static void print_help(const ap_parser *p)
     for (size_t i = 0; i < p->nopts; i++) {
         char head[128];
         const ap_opt *o = &p->opts[i];
+        if (o->help && !strcmp(o->help, AP_SUPPRESS))
+            continue;
         if (o->kind == AP_STORE_TRUE)
             snprintf(head, sizeof head, "%s", o->name);
         else
@@ -150,7 +154,18 @@ static int classify(const ap_parser *p, const char *a, tok *t)
             t->explicit_arg = eq ? eq + 1 : NULL;
             return 0;
         }
-    } else if (plen >= 2 && !strncmp(a, "-h", 2)) {
+    } else if (strlen(a) > 2) {
+        /* a single-dash option with its value attached: -j4 */
+        for (size_t i = 0; i < p->nopts; i++)
+            if (strlen(p->opts[i].name) == 2 && !strncmp(a, p->opts[i].name, 2) &&
+                (p->opts[i].kind == AP_STORE || p->opts[i].kind == AP_STORE_INT)) {
+                t->kind = T_OPT;
+                t->opt = (int)i;
+                t->explicit_arg = a + 2;
+                return 0;
+            }
+    }
+    if (a[1] != '-' && plen >= 2 && !strncmp(a, "-h", 2)) {
         t->kind = T_OPT;  /* -hX: help with an explicit argument -> handled as help */
         t->opt = -2;
         return 0;
@@ -190,8 +205,21 @@ static int parse_long(const char *s, long *out)
     return 0;
 }
 
+int ap_int(const char *s, long *out) { return parse_long(s, out); }
+
 static int store(ap_parser *p, ap_opt *o, const char *val)
 {
+    if (o->kind == AP_STORE_INT2) {  /* one of the two values: the first to ivalue, then value */
+        long v;
+        if (parse_long(val, &v))
+            return ap_error(p, "argument %s: invalid int value: '%s'", o->name, val);
+        if (o->set)
+            o->value = val;
+        else
+            o->ivalue = v;
+        o->set = true;
+        return 0;
+    }
     if (o->kind == AP_STORE_INT) {
         long v;
         if (parse_long(val, &v))
@@ -323,6 +351,17 @@ int ap_parse(ap_parser *p, int argc, char **argv)
             }
             o->set = true;
             i++;
+            continue;
+        }
+        if (o->kind == AP_STORE_INT2) {
+            if (t[i].explicit_arg || i + 2 >= argc || t[i + 1].kind != T_POS || t[i + 2].kind != T_POS) {
+                rc = ap_error(p, "argument %s: expected 2 arguments", o->name);
+                goto done;
+            }
+            o->set = false;
+            if ((rc = store(p, o, argv[i + 1])) || (rc = store(p, o, argv[i + 2])))
+                goto done;
+            i += 3;
             continue;
         }
         if (t[i].explicit_arg) {

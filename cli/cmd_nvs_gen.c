@@ -136,7 +136,8 @@ int cmd_nvs_gen(int argc, char **argv)
     size_t no = sizeof o / sizeof o[0];
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     int npos, rc = CLI_EXIT_FAIL;
-    uint8_t *csv = NULL, *image = NULL;
+    uint8_t *csv = NULL;
+    const uint8_t *image = NULL;
     esf_nvs_gen *g = NULL;
     esf_error err;
     esf_error_clear(&err);
@@ -200,18 +201,14 @@ int cmd_nvs_gen(int argc, char **argv)
             goto done;
         }
     }
-    size_t n;
-    if (!(image = malloc((size_t)size))) {
-        fprintf(stderr, "error: out of memory\n");
-        goto done;
-    }
-    if (esf_nvs_gen_finish(g, image, &n, &err)) {
+    size_t n, data_len;
+    if (esf_nvs_gen_finish_pages(g, &image, &data_len, &n, &err)) {
         fail_err(&err);
         goto done;
     }
     if (keygen && write_keys(keygen, key))
         goto done;
-    if (esf_file_write_atomic(pos[npos - 1], image, n, &err)) {
+    if (cli_write_ff_image(pos[npos - 1], image, data_len, n, &err)) {
         fail_err(&err);
         goto done;
     }
@@ -219,7 +216,6 @@ int cmd_nvs_gen(int argc, char **argv)
 done:
     esf_nvs_gen_free(g);
     free(csv);
-    free(image);
     free(pos);
     return rc;
 }

@@ -377,7 +377,8 @@ static int generate(twin_args *a, bool encr, const uint8_t *key_in)
         return 1;
     }
     char *outdir = NULL, *path = NULL;
-    uint8_t *image = NULL, *csv = NULL;
+    const uint8_t *image = NULL;
+    uint8_t *csv = NULL;
     esf_nvs_gen *g = NULL;
     if ((rc = set_target_filepath(a->outdir, a->output, &outdir, &path)))
         return rc;
@@ -415,22 +416,19 @@ static int generate(twin_args *a, bool encr, const uint8_t *key_in)
             goto done;
         }
     }
-    size_t n;
-    if (!(image = malloc((size_t)size))) {
-        fprintf(stderr, "error: out of memory\n");
-        goto done;
-    }
-    if ((e = esf_nvs_gen_finish(g, image, &n, &err))) {
+    size_t n, data_len;
+    if ((e = esf_nvs_gen_finish_pages(g, &image, &data_len, &n, &err))) {
         cli_print_error("error", &err);
         goto done;
     }
-    if (write_file(path, image, n))
+    if (cli_write_ff_image(path, image, data_len, n, &err)) {
+        cli_print_error("error", &err);
         goto done;
+    }
     printf("\nCreated NVS binary: ===> %s\n", path);
     rc = 0;
 done:
     esf_nvs_gen_free(g);
-    free(image);
     free(csv);
     free(outdir);
     free(path);

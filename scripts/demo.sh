@@ -17,3 +17,50 @@ echo "== partition table: examples/smart-plug/partitions.csv"
 echo "wrote $out/partition-table.bin ($(wc -c < "$out/partition-table.bin") bytes)"
 "$ESPFORGE" part show "$out/partition-table.bin"
 "$ESPFORGE" part check "$out/partition-table.bin"
+
+# --- NVS editing: a fresh 'nvs' partition (0x6000) from a script, one more edit, dump and check
+echo
+echo "== NVS editing: apply a script to a new nvs partition image, set one key, dump, check"
+cat > "$out/nvs-setup.nvs" <<'NVS'
+# smart plug settings, as the firmware's NVS API would write them
+set smartplug output u8 0
+set smartplug name str "Living room plug"
+set wifi ssid str MyHomeNetwork
+set wifi pass str "correct horse battery"
+commit
+NVS
+"$ESPFORGE" nvs apply "$out/nvs.bin" "$out/nvs-setup.nvs" --new 0x6000 --stats
+"$ESPFORGE" nvs set "$out/nvs.bin" smartplug output u8 1
+"$ESPFORGE" nvs dump "$out/nvs.bin"
+"$ESPFORGE" nvs check "$out/nvs.bin"
+
+# --- NVS reading: the nvs_tool twin, a generator CSV of the image, one value, a damaged copy caught
+echo
+echo "== NVS reading: nvs_tool twin (-d minimal -i), dump as generator CSV, get, check a damaged copy"
+"$ESPFORGE" nvs_tool --color never -d minimal -i "$out/nvs.bin"
+"$ESPFORGE" nvs dump "$out/nvs.bin" --format csv -o "$out/nvs-dump.csv"
+echo "wrote $out/nvs-dump.csv:"; cat "$out/nvs-dump.csv"
+echo "wifi/ssid = $("$ESPFORGE" nvs get "$out/nvs.bin" wifi ssid)"
+cp "$out/nvs.bin" "$out/nvs-damaged.bin"
+printf '\x00' | dd of="$out/nvs-damaged.bin" bs=1 seek=$((0x48)) conv=notrunc status=none
+if "$ESPFORGE" nvs check "$out/nvs-damaged.bin"; then
+  echo "damaged copy not detected"; exit 1
+else
+  echo "(the damaged copy is reported with its page, entry and offset, exit status 1)"
+fi
+
+# --- factory data: the smart plug's `fctry` NVS partition from ESP-Jumpstart's mfg_config.csv
+#     (device id, certificate and key: sample files in examples/smart-plug/main/cloud_cfg/),
+#     plain and encrypted, then dumped and checked
+echo
+echo "== factory NVS: examples/smart-plug/mfg_config.csv -> fctry partition image (0x6000)"
+fsize=$(awk -F, '$1 ~ /^fctry/ { gsub(/ /, "", $5); print $5 }' examples/smart-plug/partitions.csv)
+"$ESPFORGE" nvs gen examples/smart-plug/mfg_config.csv "$out/fctry.bin" --size "$fsize" \
+    --base-dir examples/smart-plug
+echo "wrote $out/fctry.bin ($(wc -c < "$out/fctry.bin") bytes); the same bytes as nvs_partition_gen.py"
+"$ESPFORGE" nvs dump "$out/fctry.bin"
+"$ESPFORGE" nvs check "$out/fctry.bin"
+"$ESPFORGE" nvs keygen "$out/fctry_keys.bin"
+"$ESPFORGE" nvs encrypt "$out/fctry.bin" "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
+"$ESPFORGE" nvs check "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
+echo "encrypted: $out/fctry_enc.bin with keys $out/fctry_keys.bin (flash the keys to nvs_keys, encrypted)"

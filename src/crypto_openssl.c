@@ -2,9 +2,11 @@
 #include "internal/crypto.h"
 
 #include <limits.h>
+#include <stdlib.h>
 /* MD5 uses OpenSSL's direct (pre-3.0) digest functions: they skip the provider loading that the
  * first EVP fetch costs (about 2-3 ms per process), which dominated a whole `gen_esp32part` run. */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/md5.h>
 #include <openssl/hmac.h>
@@ -93,6 +95,43 @@ int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], con
 done:
     EVP_CIPHER_CTX_free(c);
     return ok ? 0 : -1;
+}
+
+struct esf_xts_ctx {
+    EVP_CIPHER_CTX *c;
+};
+
+esf_xts_ctx *esf_aes_xts_new(int encrypt, const uint8_t key[64])
+{
+    /* the NVS codec needs no OpenSSL configuration: skipping openssl.cnf saves start-up time */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    esf_xts_ctx *x = malloc(sizeof *x);
+    if (!x)
+        return NULL;
+    if (!(x->c = EVP_CIPHER_CTX_new()) ||
+        EVP_CipherInit_ex(x->c, EVP_aes_256_xts(), NULL, key, NULL, encrypt ? 1 : 0) != 1) {
+        esf_aes_xts_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+int esf_aes_xts_run(esf_xts_ctx *x, const uint8_t tweak[16], const uint8_t *in, uint8_t *out,
+                    size_t len)
+{
+    int n = 0;
+    if (len > INT_MAX || EVP_CipherInit_ex(x->c, NULL, NULL, NULL, tweak, -1) != 1 ||
+        EVP_CipherUpdate(x->c, out, &n, in, (int)len) != 1)
+        return -1;
+    return 0;
+}
+
+void esf_aes_xts_free(esf_xts_ctx *x)
+{
+    if (!x)
+        return;
+    EVP_CIPHER_CTX_free(x->c);
+    free(x);
 }
 
 int esf_pbkdf2_sha1(const void *pw, size_t pw_len, const void *salt, size_t salt_len, unsigned iter,

@@ -2,6 +2,8 @@
 #include "espforge/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,30 +53,47 @@ done:
     return ESF_OK;
 }
 
+/* Create a new temporary file beside `path` for writing: "<path>.tmp.<pid>.<n>", opened with
+ * O_EXCL and mode 0666 so the kernel applies the umask. No umask() calls: those change
+ * process-wide state and race when several threads write files at once (mass production). */
+static int open_tmp(const char *path, char **tmp_out, int *fd_out, esf_error *err)
+{
+    static unsigned long counter;  /* atomically incremented */
+    size_t n = strlen(path) + 48;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory writing %s", path);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned long k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+        snprintf(tmp, n, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            *fd_out = fd;
+            return ESF_OK;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    int e = errno;
+    free(tmp);
+    return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot create: %s", strerror(e));
+}
+
 int esf_atomic_open(esf_atomic_file *f, const char *path, esf_error *err)
 {
     memset(f, 0, sizeof *f);
-    size_t n = strlen(path);
     f->path = strdup(path);
-    f->tmp_path = malloc(n + 16);
-    if (!f->path || !f->tmp_path) {
+    if (!f->path) {
         esf_atomic_abort(f);
         return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory writing %s", path);
     }
-    /* the temporary file sits beside the target so rename() stays within one file system */
-    snprintf(f->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(f->tmp_path);
-    if (fd < 0) {
-        int e = errno;
-        free(f->tmp_path);
-        f->tmp_path = NULL;
+    int fd;
+    int rc = open_tmp(path, &f->tmp_path, &fd, err);
+    if (rc < 0) {
         esf_atomic_abort(f);
-        return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot create: %s", strerror(e));
+        return rc;
     }
-    /* mkstemp makes 0600; give the file the usual 0666 & ~umask */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         int e = errno;
@@ -123,16 +142,36 @@ int esf_atomic_commit(esf_atomic_file *f, esf_error *err)
 
 int esf_file_write_atomic(const char *path, const void *data, size_t len, esf_error *err)
 {
-    esf_atomic_file f;
-    int rc = esf_atomic_open(&f, path, err);
+    /* plain fd I/O: this is the hot path of mass production (thousands of files per second) */
+    char *tmp = NULL;
+    int fd;
+    int rc = open_tmp(path, &tmp, &fd, err);
     if (rc < 0)
         return rc;
-    if (len && fwrite(data, 1, len, f.fp) != len) {
-        int e = errno;
-        esf_atomic_abort(&f);
-        return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot write: %s", strerror(e));
+    const uint8_t *p = data;
+    size_t left = len;
+    int e = 0;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : EIO;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
     }
-    return esf_atomic_commit(&f, err);
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        rc = esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot write: %s", strerror(e));
+    }
+    free(tmp);
+    return rc;
 }
 
 int esf_mkdir_p(const char *path, esf_error *err)

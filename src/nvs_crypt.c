@@ -13,33 +13,51 @@ bool esf_nvs_key_halves_equal(const uint8_t key[ESF_NVS_XTS_KEY_LEN])
     return memcmp(key, key + 32, 32) == 0;
 }
 
-int esf_nvs_crypt_entries(int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN], uint32_t rel_off,
-                          const uint8_t *in, uint8_t *out, size_t n, esf_error *err)
+static int xts_open(esf_xts_ctx **x, int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN], esf_error *err)
 {
     if (encrypt && esf_nvs_key_halves_equal(key))
         return esf_error_set(err, ESF_ERR_CRYPTO, "In XTS mode duplicated keys are not allowed");
+    if (!(*x = esf_aes_xts_new(encrypt, key)))
+        return esf_error_set(err, ESF_ERR_CRYPTO, "AES-XTS key setup failed");
+    return ESF_OK;
+}
+
+static int xts_entries(esf_xts_ctx *x, int encrypt, uint32_t rel_off, const uint8_t *in,
+                       uint8_t *out, size_t n, esf_error *err)
+{
     for (size_t i = 0; i < n; i++) {
         uint8_t tweak[16] = { 0 };
         esf_put_le32(tweak, rel_off + (uint32_t)(i * ESF_NVS_ENTRY_SIZE));
-        if (esf_aes_xts(encrypt, key, tweak, in + i * ESF_NVS_ENTRY_SIZE,
-                        out + i * ESF_NVS_ENTRY_SIZE, ESF_NVS_ENTRY_SIZE) < 0)
+        if (esf_aes_xts_run(x, tweak, in + i * ESF_NVS_ENTRY_SIZE, out + i * ESF_NVS_ENTRY_SIZE,
+                            ESF_NVS_ENTRY_SIZE) < 0)
             return esf_error_at(err, ESF_ERR_CRYPTO, NULL, (int64_t)rel_off + (int64_t)i * 32,
                                 "AES-XTS %s failed", encrypt ? "encryption" : "decryption");
     }
     return ESF_OK;
 }
 
+int esf_nvs_crypt_entries(int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN], uint32_t rel_off,
+                          const uint8_t *in, uint8_t *out, size_t n, esf_error *err)
+{
+    esf_xts_ctx *x = NULL;
+    int rc = xts_open(&x, encrypt, key, err);
+    if (!rc)
+        rc = xts_entries(x, encrypt, rel_off, in, out, n, err);
+    esf_aes_xts_free(x);
+    return rc;
+}
+
 int esf_nvs_encrypt_image(uint8_t *image, size_t size, const uint8_t key[ESF_NVS_XTS_KEY_LEN],
                           esf_error *err)
 {
-    if (esf_nvs_key_halves_equal(key))
-        return esf_error_set(err, ESF_ERR_CRYPTO, "In XTS mode duplicated keys are not allowed");
-    for (size_t p = 0; p + ESF_NVS_PAGE_SIZE <= size; p += ESF_NVS_PAGE_SIZE) {
+    esf_xts_ctx *x = NULL;
+    int rc = xts_open(&x, 1, key, err);
+    for (size_t p = 0; !rc && p + ESF_NVS_PAGE_SIZE <= size; p += ESF_NVS_PAGE_SIZE) {
         uint8_t *page = image + p;
         if (esf_le32(page) == ESF_NVS_PAGE_EMPTY)
             continue;
         const uint8_t *bm = page + ESF_NVS_BITMAP_OFFSET;
-        for (unsigned i = 0; i < ESF_NVS_ENTRIES_PER_PAGE; i++) {
+        for (unsigned i = 0; !rc && i < ESF_NVS_ENTRIES_PER_PAGE; i++) {
             if (esf_nvs_bitmap_get(bm, i) == ESF_NVS_ENTRY_EMPTY)
                 continue;
             /* a run of non-empty entries in one call */
@@ -48,14 +66,13 @@ int esf_nvs_encrypt_image(uint8_t *image, size_t size, const uint8_t key[ESF_NVS
                    esf_nvs_bitmap_get(bm, j + 1) != ESF_NVS_ENTRY_EMPTY)
                 j++;
             uint8_t *e = page + ESF_NVS_FIRST_ENTRY_OFFSET + i * ESF_NVS_ENTRY_SIZE;
-            int rc = esf_nvs_crypt_entries(1, key, (uint32_t)p + ESF_NVS_FIRST_ENTRY_OFFSET +
-                                           i * ESF_NVS_ENTRY_SIZE, e, e, j - i + 1, err);
-            if (rc)
-                return rc;
+            rc = xts_entries(x, 1, (uint32_t)p + ESF_NVS_FIRST_ENTRY_OFFSET + i * ESF_NVS_ENTRY_SIZE,
+                             e, e, j - i + 1, err);
             i = j;
         }
     }
-    return ESF_OK;
+    esf_aes_xts_free(x);
+    return rc;
 }
 
 static bool all_ff(const uint8_t *p, size_t n)
@@ -72,15 +89,16 @@ int esf_nvs_decrypt_image(uint8_t *image, size_t size, const uint8_t key[ESF_NVS
     if (size % ESF_NVS_ENTRY_SIZE)
         return esf_error_at(err, ESF_ERR_INVALID, NULL, (int64_t)(size - size % ESF_NVS_ENTRY_SIZE),
                             "image size %zu is not a multiple of 32 bytes", size);
-    for (size_t off = 0; off < size; off += ESF_NVS_ENTRY_SIZE) {
+    esf_xts_ctx *x = NULL;
+    int rc = xts_open(&x, 0, key, err);
+    for (size_t off = 0; !rc && off < size; off += ESF_NVS_ENTRY_SIZE) {
         size_t in_page = off % ESF_NVS_PAGE_SIZE;
         if (in_page < ESF_NVS_FIRST_ENTRY_OFFSET || all_ff(image + off, ESF_NVS_ENTRY_SIZE))
             continue;
-        int rc = esf_nvs_crypt_entries(0, key, (uint32_t)off, image + off, image + off, 1, err);
-        if (rc)
-            return rc;
+        rc = xts_entries(x, 0, (uint32_t)off, image + off, image + off, 1, err);
     }
-    return ESF_OK;
+    esf_aes_xts_free(x);
+    return rc;
 }
 
 void esf_nvs_keys_build(uint8_t out[ESF_NVS_KEYS_PART_SIZE], const uint8_t key[ESF_NVS_XTS_KEY_LEN])

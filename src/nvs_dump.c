@@ -75,8 +75,11 @@ static void sb_latin1(sb *b, const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] < 0x80) {
-            char c = (char)s[i];
-            sb_addn(b, &c, 1);
+            size_t run = 1;
+            while (i + run < n && s[i + run] < 0x80)
+                run++;
+            sb_addn(b, (const char *)s + i, run);
+            i += run - 1;
         } else {
             char u[2] = { (char)(0xC0 | (s[i] >> 6)), (char)(0x80 | (s[i] & 0x3F)) };
             sb_addn(b, u, 2);
@@ -208,20 +211,33 @@ static bool printable(uint8_t c)
 /* Python's NVS_Entry.dump_raw() */
 static void dump_raw(sb *b, const uint8_t *e)
 {
+    static const char hx[] = "0123456789abcdef";
+    char line[3 * 32 + 1];  /* "xx " per byte and the middle space */
+    size_t k = 0;
     for (int i = 0; i < 32; i++) {
         if (i == 16)
-            sb_add(b, " ");
-        sb_addf(b, "%02x ", e[i]);
+            line[k++] = ' ';
+        line[k++] = hx[e[i] >> 4];
+        line[k++] = hx[e[i] & 15];
+        line[k++] = ' ';
     }
-    sb_add(b, " ");
+    sb_addn(b, line, k);
+    char text[2 + 2 * 32];
+    k = 0;
+    text[k++] = ' ';
     for (int i = 0; i < 32; i++) {
         if (i == 16)
-            sb_add(b, " ");
-        if (printable(e[i]))
-            sb_latin1(b, &e[i], 1);
-        else
-            sb_add(b, ".");
+            text[k++] = ' ';
+        if (!printable(e[i])) {
+            text[k++] = '.';
+        } else if (e[i] < 0x80) {
+            text[k++] = (char)e[i];
+        } else { /* the code point of the byte, UTF-8 encoded */
+            text[k++] = (char)(0xC0 | (e[i] >> 6));
+            text[k++] = (char)(0x80 | (e[i] & 0x3F));
+        }
     }
+    sb_addn(b, text, k);
 }
 
 /* namespace table of the dumps: index -> key of Written namespace-0 integer entries (last wins) */
@@ -642,9 +658,9 @@ int esf_nvs_tool_text(FILE *out, const esf_nvs_image *img, esf_nvs_tool_mode mod
 
 static void json_indent(sb *b, int ind, int depth)
 {
-    sb_add(b, "\n");
-    for (int i = 0; i < ind * depth; i++)
-        sb_add(b, " ");
+    static const char nl_spaces[] = "\n                                                  ";
+    size_t n = (size_t)(ind * depth);
+    sb_addn(b, nl_spaces, n + 1 < sizeof nl_spaces ? n + 1 : sizeof nl_spaces - 1);
 }
 
 static void json_cp(sb *b, uint32_t cp)
@@ -1475,10 +1491,9 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
 {
     unsigned ns_count = 0, cur = 0;
     bool sta_seen = false, sta_skipped[3] = { false };
-    unsigned version = image_version(img);
-    sb_addf(b, "# espforge nvs dump: %u pages; regenerate with: espforge nvs_partition_gen "
-               "generate THIS.csv OUT.bin 0x%zx --version %u\n",
-            img->npages, img->size, version);
+    /* rows the reference generator's quirks are needed for (row in namespace 0, STRING, a key
+     * twice), and rows only the intended semantics place right (back to an earlier namespace) */
+    bool quirks = false, switch_back = false;
     sb_add(b, "key,type,encoding,value\n");
     for (size_t k = 0; k < img->nitems; k++) {
         const esf_nvs_rec *it = &img->items[k];
@@ -1508,6 +1523,7 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
             csv_field(b, (const uint8_t *)name, strlen(name));
             sb_add(b, ",namespace,,\n");
             cur = it->ns;
+            switch_back = true;
         }
         if (it->type == ESF_NVS_TYPE_BLOB_IDX ||
             (it->type == ESF_NVS_TYPE_BLOB_DATA && !blob_of_first_chunk(img, k)))
@@ -1534,6 +1550,11 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
             !it->keylen)
             return unsupported(err, it, "key not representable");
         csv_field(b, (const uint8_t *)it->key, it->keylen);
+        quirks |= it->ns == 0 || (it->type == ESF_NVS_TYPE_STR && (n == 0 || d[n - 1] != 0));
+        for (size_t j = 0; j < k && !quirks; j++)
+            quirks = img->items[j].ns == it->ns && is_key(&img->items[j], it->key) &&
+                     img->items[j].type != ESF_NVS_TYPE_BLOB_DATA &&
+                     img->items[j].type != ESF_NVS_TYPE_BLOB_IDX;
         if (esf_nvs_type_is_prim(it->type)) {
             const esf_nvs_value *v = value_of_item(img, k);
             esf_nvs_value tmp = { .type = it->type, .num = it->num };
@@ -1563,6 +1584,20 @@ static int dump_csv(sb *b, const esf_nvs_image *img, bool base64, esf_error *err
         if (is_key(it, "sta.ssid") || is_key(it, "sta.pswd"))
             sta_seen = true;
     }
+    /* the header comment names the generator that rebuilds the image */
+    sb head = { 0 };
+    unsigned version = image_version(img);
+    if (switch_back && !quirks)
+        sb_addf(&head, "# espforge nvs dump: %u pages; regenerate with: espforge nvs gen THIS.csv "
+                       "OUT.bin --size 0x%zx --version %u\n", img->npages, img->size, version);
+    else
+        sb_addf(&head, "# espforge nvs dump: %u pages; regenerate with: espforge nvs_partition_gen "
+                       "generate THIS.csv OUT.bin 0x%zx --version %u\n", img->npages, img->size,
+                version);
+    sb_addn(&head, b->p ? b->p : "", b->len);
+    head.oom |= b->oom;
+    sb_free(b);
+    *b = head;
     return ESF_OK;
 }
 
@@ -1582,6 +1617,74 @@ int esf_nvs_dump(FILE *out, const esf_nvs_image *img, const esf_nvs_dump_opts *o
     if (rc == ESF_OK)
         rc = sb_flush(&b, out, err);
     sb_free(&b);
+    return rc;
+}
+
+/* ---- diff */
+
+static void value_text(sb *b, const esf_nvs_value *v)
+{
+    sb_addf(b, "%s ", native_type(v));
+    if (v->kind == ESF_NVS_KIND_INT)
+        add_value_int(b, v);
+    else if (v->kind == ESF_NVS_KIND_STR)
+        add_quoted(b, v->data, str_len(v));
+    else
+        add_hex(b, v->data, v->len);
+}
+
+static bool value_equal(const esf_nvs_value *x, const esf_nvs_value *y)
+{
+    if (x->kind != y->kind || x->type != y->type)
+        return false;
+    if (x->kind == ESF_NVS_KIND_INT)
+        return x->num == y->num;
+    return x->len == y->len && (!x->len || !memcmp(x->data, y->data, x->len));
+}
+
+static const esf_nvs_value *value_by_name(const esf_nvs_image *img, const esf_nvs_value *v)
+{
+    for (size_t i = 0; i < img->nvalues; i++) {
+        const esf_nvs_value *w = &img->values[i];
+        if (w->ns_name && v->ns_name && !strcmp(w->ns_name, v->ns_name) && !strcmp(w->key, v->key))
+            return w;
+    }
+    return NULL;
+}
+
+int esf_nvs_diff(FILE *out, const esf_nvs_image *a, const esf_nvs_image *b, size_t *ndiff,
+                 esf_error *err)
+{
+    sb s = { 0 };
+    size_t n = 0;
+    if (!out || !a || !b)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_diff: NULL argument");
+    for (size_t i = 0; i < a->nvalues; i++) {
+        const esf_nvs_value *v = &a->values[i], *w = value_by_name(b, v);
+        if (w && value_equal(v, w))
+            continue;
+        sb_addf(&s, "%c %s:%s ", w ? '~' : '-', v->ns_name ? v->ns_name : "?", v->key);
+        value_text(&s, v);
+        if (w) {
+            sb_add(&s, " -> ");
+            value_text(&s, w);
+        }
+        sb_add(&s, "\n");
+        n++;
+    }
+    for (size_t i = 0; i < b->nvalues; i++) {
+        const esf_nvs_value *w = &b->values[i];
+        if (value_by_name(a, w))
+            continue;
+        sb_addf(&s, "+ %s:%s ", w->ns_name ? w->ns_name : "?", w->key);
+        value_text(&s, w);
+        sb_add(&s, "\n");
+        n++;
+    }
+    if (ndiff)
+        *ndiff = n;
+    int rc = sb_flush(&s, out, err);
+    sb_free(&s);
     return rc;
 }
 

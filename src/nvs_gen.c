@@ -37,9 +37,10 @@ typedef struct ns_entry {
 } ns_entry;
 
 typedef struct key_slot {  /* duplicate detection: (ns, key) of every item written */
+    uint32_t hash;
     uint16_t ns;           /* 0xFFFF = free slot */
-    uint8_t len;
-    char key[61];
+    uint8_t len;           /* key bytes (up to 60 in compat mode) */
+    char key[16];          /* the first 16 bytes; longer keys also compare by hash */
 } key_slot;
 
 struct esf_nvs_gen {
@@ -70,6 +71,8 @@ struct esf_nvs_gen {
     uint8_t *file; size_t file_len;           /* type=file content */
     const esf_nvs_row *row;                   /* row being written (places) */
     char *errtext;                            /* full text of the last error */
+    size_t hi;          /* bytes of buf ever used by data pages (may hold an earlier image) */
+    bool tail_ff;       /* buf[hi, size) has been filled with 0xFF */
 };
 
 /* ---- errors and warnings ---- */
@@ -148,31 +151,7 @@ static size_t utf8_cp(const uint8_t *p, const uint8_t *end, uint32_t *cp)
 }
 
 /* Strict UTF-8 check (Python's utf-8 codec): returns the offset of the first bad byte or len. */
-static size_t utf8_check(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        if (c < 0x80) { i++; continue; }
-        size_t n; uint32_t min;
-        if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
-        else return i;
-        if (len - i < n)
-            return i;
-        uint32_t v = c & (0x7F >> n);
-        for (size_t k = 1; k < n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-            v = (v << 6) | (p[i + k] & 0x3F);
-        }
-        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-            return i;
-        i += n;
-    }
-    return len;
-}
+static size_t utf8_check(const uint8_t *p, size_t len) { return esf_utf8_check(p, len); }
 
 static size_t nchars(const uint8_t *p, size_t len)
 {
@@ -373,8 +352,13 @@ static bool py_int10(pyval v, pyint *out)
         return false;
     if (out->mag == 0 && !out->big)
         out->neg = false;
-    snprintf(out->text, sizeof out->text, "%s%.*s%s", out->neg ? "-" : "", (int)nd, digits,
-             nd ? "" : "0");
+    size_t t = 0;
+    if (out->neg)
+        out->text[t++] = '-';
+    if (!nd)
+        digits[nd++] = '0';
+    memcpy(out->text + t, digits, nd);
+    out->text[t + nd] = '\0';
     return true;
 }
 
@@ -416,8 +400,11 @@ static int page_new(esf_nvs_gen *g, esf_error *err)
                     "the size.");
     g->remaining -= ESF_NVS_PAGE_SIZE;
     g->cur = g->buf + (size_t)g->npages * ESF_NVS_PAGE_SIZE;
+    memset(g->cur, 0xFF, ESF_NVS_PAGE_SIZE);  /* pages are initialised when first used */
     esf_nvs_page_header_init(g->cur, ESF_NVS_PAGE_ACTIVE, g->npages, g->version);
     g->npages++;
+    if ((size_t)g->npages * ESF_NVS_PAGE_SIZE > g->hi)
+        g->hi = (size_t)g->npages * ESF_NVS_PAGE_SIZE;
     g->entry_num = 0;
     return ESF_OK;
 }
@@ -493,8 +480,6 @@ static uint32_t key_hash(unsigned ns, const char *k, size_t n)
 /* Record (ns, key); returns true if it was there already. */
 static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
 {
-    if (n > 60)
-        n = 60;
     if (g->keys_n * 2 + 2 > g->keys_cap) {
         size_t cap = g->keys_cap ? g->keys_cap * 2 : 256;
         key_slot *t = malloc(cap * sizeof *t);
@@ -506,7 +491,7 @@ static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
             key_slot *s = &g->keys[i];
             if (s->ns == 0xFFFF)
                 continue;
-            size_t j = key_hash(s->ns, s->key, s->len) & (cap - 1);
+            size_t j = s->hash & (cap - 1);
             while (t[j].ns != 0xFFFF)
                 j = (j + 1) & (cap - 1);
             t[j] = *s;
@@ -515,16 +500,20 @@ static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
         g->keys = t;
         g->keys_cap = cap;
     }
-    size_t j = key_hash(ns, k, n) & (g->keys_cap - 1);
+    uint32_t h = key_hash(ns, k, n);
+    size_t m = n < 16 ? n : 16;
+    size_t j = h & (g->keys_cap - 1);
     while (g->keys[j].ns != 0xFFFF) {
         key_slot *s = &g->keys[j];
-        if (s->ns == ns && s->len == n && !memcmp(s->key, k, n))
+        if (s->hash == h && s->ns == ns && s->len == n && !memcmp(s->key, k, m))
             return true;
         j = (j + 1) & (g->keys_cap - 1);
     }
-    g->keys[j].ns = (uint16_t)ns;
-    g->keys[j].len = (uint8_t)n;
-    memcpy(g->keys[j].key, k, n);
+    key_slot *s = &g->keys[j];
+    s->hash = h;
+    s->ns = (uint16_t)ns;
+    s->len = (uint8_t)n;
+    memcpy(s->key, k, m);
     g->keys_n++;
     return false;
 }
@@ -921,7 +910,7 @@ static int write_namespace(esf_nvs_gen *g, const char *key, size_t klen, esf_err
             warn(g, C_KEY, "namespace index 255 is reserved on the device (at most 254 namespaces)");
     }
     pyint v = { .mag = g->ns_count };
-    snprintf(v.text, sizeof v.text, "%u", g->ns_count);
+    snprintf(v.text, sizeof v.text, "%u", g->ns_count);  /* namespace rows are few */
     int rc = write_prim(g, key, klen, &v, "u8", 0, err);
     if (rc)
         return rc;
@@ -1286,8 +1275,6 @@ int esf_nvs_gen_new(esf_nvs_gen **out, const esf_nvs_gen_opts *opts, esf_error *
         return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory (%llu bytes)",
                              (unsigned long long)opts->size);
     }
-    memset(g->buf, 0xFF, (size_t)opts->size);
-    g->npages = g->max_pages;  /* so that reset clears everything once */
     esf_nvs_gen_reset(g);
     *out = g;
     return ESF_OK;
@@ -1297,7 +1284,6 @@ void esf_nvs_gen_reset(esf_nvs_gen *g)
 {
     if (!g)
         return;
-    memset(g->buf, 0xFF, (size_t)g->npages * ESF_NVS_PAGE_SIZE);
     g->npages = 0;
     g->remaining = g->usable;
     g->failed = false;
@@ -1320,22 +1306,51 @@ bool esf_nvs_gen_read_only(const esf_nvs_gen *g)
     return g && g->read_only;
 }
 
-int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *err)
+int esf_nvs_gen_finish_pages(esf_nvs_gen *g, const uint8_t **pages, size_t *data_len, size_t *len,
+                             esf_error *err)
 {
-    if (!g || !image || !len)
-        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_finish: NULL");
+    if (!g || !pages || !data_len || !len)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_finish_pages: NULL");
     if (g->failed)
         return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
     size_t data = (size_t)g->npages * ESF_NVS_PAGE_SIZE;
-    size_t n = g->read_only && g->opts.compat ? data : (size_t)g->opts.size;
-    memcpy(image, g->buf, data);
-    memset(image + data, 0xFF, n - data);
     if (g->encrypt) {
-        int rc = esf_nvs_encrypt_image(image, data, g->key, err);
+        int rc = esf_nvs_encrypt_image(g->buf, data, g->key, err);
         if (rc)
             return rc;
     }
-    *len = n;
+    g->failed = true;  /* handed out (maybe encrypted in place): only reset may follow */
+    *pages = g->buf;
+    *data_len = data;
+    *len = g->read_only && g->opts.compat ? data : (size_t)g->opts.size;
+    return ESF_OK;
+}
+
+int esf_nvs_gen_finish_buf(esf_nvs_gen *g, const uint8_t **image, size_t *len, esf_error *err)
+{
+    size_t data;
+    int rc = esf_nvs_gen_finish_pages(g, image, &data, len, err);
+    if (rc)
+        return rc;
+    memset(g->buf + data, 0xFF, g->hi - data);  /* pages of an earlier, larger image */
+    if (!g->tail_ff) {
+        memset(g->buf + g->hi, 0xFF, (size_t)g->opts.size - g->hi);
+        g->tail_ff = true;
+    }
+    return ESF_OK;
+}
+
+int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *err)
+{
+    const uint8_t *pages;
+    size_t data;
+    if (!image)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_gen_finish: NULL");
+    int rc = esf_nvs_gen_finish_pages(g, &pages, &data, len, err);
+    if (rc)
+        return rc;
+    memcpy(image, pages, data);
+    memset(image + data, 0xFF, *len - data);
     return ESF_OK;
 }
 

@@ -31,23 +31,6 @@ static size_t unhex(const char *s, size_t n, uint8_t *out)
     return k;
 }
 
-static size_t unb64(const char *s, size_t n, uint8_t *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t k = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n && s[i] != '='; i++) {
-        const char *p = s[i] ? strchr(al, s[i]) : NULL;
-        if (!p)
-            continue;
-        acc = (acc << 6) | (uint32_t)(p - al);
-        if ((bits += 6) >= 8)
-            out[k++] = (uint8_t)(acc >> (bits -= 8));
-    }
-    return k;
-}
-
 static void readback(void **state)
 {
     (void)state;
@@ -138,7 +121,7 @@ static void readback(void **state)
                 } else if (!strcmp(enc, "hex2bin"))
                     wlen = unhex(val, vlen, want);
                 else if (!strcmp(enc, "base64"))
-                    wlen = unb64(val, vlen, want);
+                    wlen = esf_test_base64_decode(val, vlen, want);
                 else {
                     assert_string_equal(enc, "binary");
                     memcpy(want, val, vlen);

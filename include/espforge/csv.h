@@ -57,6 +57,11 @@ const char *esf_csv_source(const esf_csv *r);
 
 void esf_csv_free(esf_csv *r);  /* NULL-safe */
 
+/** Strict UTF-8 validation as Python's utf-8 codec decodes (no overlongs, no surrogates, nothing
+ *  above U+10FFFF; inputs the reference tools open as UTF-8 text).
+ *  @return the offset of the first byte that is not valid UTF-8, or `len` when all is valid. */
+size_t esf_utf8_check(const uint8_t *p, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

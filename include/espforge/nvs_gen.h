@@ -112,7 +112,7 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
 /** Finish the image into `image` (capacity opts->size bytes): remaining pages and the reserved
  *  page stay 0xFF, the last data page stays ACTIVE, entries are encrypted when a key was given.
  *  `*len` = bytes produced: opts->size, except compat-mode read-only images, which (like the
- *  reference) hold only the data pages. The generator may be reset and reused afterwards.
+ *  reference) hold only the data pages. Afterwards the generator only accepts reset or free.
  *  @return ESF_OK; ESF_ERR_STATE (after a failed add); ESF_ERR_CRYPTO. */
 int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *err);
 
@@ -120,6 +120,19 @@ int esf_nvs_gen_finish(esf_nvs_gen *g, uint8_t *image, size_t *len, esf_error *e
  *  511 bytes; the reference prints InputError messages whole (e.g. a long key), so the twin
  *  prints this. Valid until the next call on `g`. */
 const char *esf_nvs_gen_error_text(const esf_nvs_gen *g);
+
+/** The cheapest finish for writing large images: `*pages` (the generator's buffer) holds the
+ *  `*data_len` bytes of data pages (encrypted when a key was given); the image is `*len` bytes,
+ *  the bytes past `*data_len` all 0xFF. Valid until esf_nvs_gen_reset()/free(); only those may
+ *  follow. @return as esf_nvs_gen_finish. */
+int esf_nvs_gen_finish_pages(esf_nvs_gen *g, const uint8_t **pages, size_t *data_len, size_t *len,
+                             esf_error *err);
+
+/** Like esf_nvs_gen_finish, but hands out the generator's own buffer instead of copying:
+ *  `*image` stays valid until esf_nvs_gen_reset() or esf_nvs_gen_free(); after this call only
+ *  those two may follow (an encrypted image is encrypted in place). For per-device loops.
+ *  @return as esf_nvs_gen_finish. */
+int esf_nvs_gen_finish_buf(esf_nvs_gen *g, const uint8_t **image, size_t *len, esf_error *err);
 
 /** NULL-safe. */
 void esf_nvs_gen_free(esf_nvs_gen *g);

@@ -35,6 +35,16 @@ int esf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
 int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], const uint8_t *in,
                 uint8_t *out, size_t len);
 
+/** A reusable AES-256-XTS context: the key schedule is made once, then each data unit only sets
+ *  its tweak (the NVS codec encrypts thousands of 32-byte entries per image). */
+typedef struct esf_xts_ctx esf_xts_ctx;
+/** NULL on failure (no memory, backend refusal such as equal key halves when encrypting). */
+esf_xts_ctx *esf_aes_xts_new(int encrypt, const uint8_t key[64]);
+/** One data unit of `len` bytes (>= 16) with its 16-byte tweak. @return 0; negative on failure. */
+int esf_aes_xts_run(esf_xts_ctx *c, const uint8_t tweak[16], const uint8_t *in, uint8_t *out,
+                    size_t len);
+void esf_aes_xts_free(esf_xts_ctx *c);  /* NULL-safe */
+
 /** PBKDF2-HMAC-SHA1 (RFC 8018) of `pw` with `salt`, `iter` iterations, `out_len` bytes (the Wi-Fi
  *  PMK: 4096 iterations, 32 bytes). @return 0; negative on failure. */
 int esf_pbkdf2_sha1(const void *pw, size_t pw_len, const void *salt, size_t salt_len, unsigned iter,

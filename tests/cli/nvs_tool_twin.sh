@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The nvs_tool twin against the reference's recorded output (tests/data/nvs-tool/expect, made by
-# tests/tools/regen_nvs_tool_expect.sh): every image x every dump mode (text and json) and -i,
+# tests/tools/regen_nvs_tool_expect.sh): every image x every dump mode (text and json), -i, and
+# --color always,
 # stdout and exit code identical. Cases where the reference crashes (exit != 0) are skipped here
 # (documented deviations) and listed.
 set -u
@@ -14,11 +15,13 @@ for d in nvs-tool/expect/*/; do
     m=$(basename "$rcf" .rc)
     want_rc=$(cat "$rcf")
     if [ "$want_rc" != 0 ]; then skipped=$((skipped + 1)); continue; fi
+    color=never
     case $m in
       check) args=(-d none -i) ;;
+      color) args=(-d all -i); color=always ;;
       *) args=(-f "${m%%-*}" -d "${m#*-}") ;;
     esac
-    "$ESPFORGE" nvs_tool --color never "${args[@]}" "$img" > "$tmp/out" 2> "$tmp/err"
+    "$ESPFORGE" nvs_tool --color $color "${args[@]}" "$img" > "$tmp/out" 2> "$tmp/err"
     rc=$?
     if [ -f "$d/$m.out.gz" ]; then zcat "$d/$m.out.gz" > "$tmp/want"; else cp "$d/$m.out" "$tmp/want"; fi
     if [ $rc != "$want_rc" ] || ! cmp -s "$tmp/out" "$tmp/want"; then

@@ -25,4 +25,13 @@ void esf_test_rmdir(const char *dir);
 /* Number of entries in a directory (excluding . and ..), -1 if it cannot be read. */
 int esf_test_count_entries(const char *dir);
 
+/* Names of the generator vectors under tests/data/nvs that have an expected.bin (n01..n21;
+ * n21 is encrypted with its keys.bin). */
+extern const char *const esf_test_nvs_vectors[21];
+#define esf_test_nvs_vector_count ARRAY_LEN(esf_test_nvs_vectors)
+
+/* Decode base64 like Python's base64.b64decode (lenient: characters outside the alphabet are
+ * skipped; decoding stops at the first '='). `out` needs n * 3 / 4 bytes. Returns bytes written. */
+size_t esf_test_base64_decode(const char *in, size_t n, uint8_t *out);
+
 #endif

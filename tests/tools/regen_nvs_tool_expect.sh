@@ -4,7 +4,8 @@
 # beside the repository, else /work/ref); skips cleanly without it. Run from anywhere:
 #     bash tests/tools/regen_nvs_tool_expect.sh
 # Writes tests/data/nvs-tool/expect/<image>/<mode>.{out,rc} where <image> is the case directory
-# (vectors) or the corrupt image's name, and <mode> is text-<dump> | json-<dump> | check.
+# (vectors) or the corrupt image's name, and <mode> is text-<dump> | json-<dump> | check |
+# color (= --color always -d all -i).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ref=${ESF_REF_DIR:-$root/../ref}
@@ -25,12 +26,14 @@ for img in $images; do
   d=$out/$name; mkdir -p "$d"
   echo "$img" > "$d/image"
   for m in text-all text-written text-minimal text-namespaces text-blobs text-storage_info \
-           json-all json-minimal check; do
+           json-all json-minimal check color; do
+    color=never
     case $m in
       check) args=(-d none -i) ;;
+      color) args=(-d all -i); color=always ;;
       *) args=(-f "${m%%-*}" -d "${m#*-}") ;;
     esac
-    "$py" "$tool" --color never "${args[@]}" "$img" > "$d/$m.out" 2> "$d/$m.err"
+    "$py" "$tool" --color $color "${args[@]}" "$img" > "$d/$m.out" 2> "$d/$m.err"
     echo $? > "$d/$m.rc"
     [ -s "$d/$m.err" ] || rm -f "$d/$m.err"
     # large outputs (json-all, full dumps) are stored compressed
