@@ -1607,8 +1607,10 @@ static int run_pass(engine *e, int pass, esf_mfg_stats *st, manifest_out *m, esf
     r->names_len = 0;
     if (r->names)
         memset(r->names, 0, r->names_cap * sizeof *r->names);
+    pthread_mutex_lock(&e->mu);  /* the workers are idle, but they read these under the lock */
     e->pass = pass;
     e->produced = e->taken = e->ndone = e->consumed = 0;
+    pthread_mutex_unlock(&e->mu);
     uint64_t produced = 0, consumed = 0, failed = 0;
     bool input_done = false, stop = false;
     int result = ESF_OK;
