@@ -1142,47 +1142,57 @@ static int plain_digest(const uint8_t *img, size_t len, uint8_t out[32])
     return esf_sha256_end(c, out);
 }
 
-/* Resume check: the image on disk is the manifest's and still what these inputs give. */
-static bool can_skip(worker *w, job *j, const uint8_t *img, size_t len)
+static int write_file(job *j, const char *path, const void *data, size_t len);
+
+/* Read the image on disk into w->old. Returns its length, or SIZE_MAX if unreadable. */
+static size_t read_old(worker *w, const job *j)
 {
-    run *r = w->r;
-    const esf_mfg_opts *o = r->o;
-    if (!j->have_old || (o->key_mode == ESF_MFG_KEY_NONE && esf_sha256(img, len, j->plain_sha) < 0) ||
-        memcmp(j->old_plain, j->plain_sha, 32))
-        return false;
     FILE *fp = fopen(j->bin_path, "rb");
     if (!fp)
-        return false;
-    size_t n = fread(w->old, 1, (size_t)o->size + 1, fp);
+        return SIZE_MAX;
+    size_t n = fread(w->old, 1, (size_t)w->r->o->size + 1, fp);
     fclose(fp);
+    return n;
+}
+
+/* Resume, fresh keys: the manifest's plain digest equals this run's, the image on disk still has
+ * the manifest's SHA-256 and its key file is there. Then the old image and key stay. */
+static bool can_skip_fresh(worker *w, job *j)
+{
+    run *r = w->r;
     uint8_t sha[32];
-    if (esf_sha256(w->old, n, sha) < 0 || memcmp(sha, j->old_sha, 32))
+    if (!j->have_old || memcmp(j->old_plain, j->plain_sha, 32) || !j->old_key || !j->old_key[0])
         return false;
-    if (o->key_mode == ESF_MFG_KEY_NONE || o->key_mode == ESF_MFG_KEY_INPUT ||
-        o->key_mode == ESF_MFG_KEY_HMAC_INPUT) {
-        /* deterministic: the new image must be the same bytes */
-        uint8_t *tmp = w->old;
-        memcpy(tmp, img, len);
-        if (o->key_mode != ESF_MFG_KEY_NONE &&
-            esf_nvs_encrypt_image(tmp, len, o->key_mode == ESF_MFG_KEY_INPUT ? o->key : r->derived_key, NULL) < 0)
-            return false;
-        if (esf_sha256(tmp, len, sha) < 0 || memcmp(sha, j->old_sha, 32))
-            return false;
+    size_t n = read_old(w, j);
+    if (n == SIZE_MAX || esf_sha256(w->old, n, sha) < 0 || memcmp(sha, j->old_sha, 32))
+        return false;
+    char *kp = xasprintf("%s%s", r->pre, j->old_key);
+    if (!kp || !file_exists(kp)) {
+        free(kp);
+        return false;
     }
-    if (o->key_mode >= ESF_MFG_KEY_GEN) {
-        if (!j->old_key || !j->old_key[0])
-            return false;
-        char *kp = xasprintf("%s%s", r->pre, j->old_key);
-        bool ok = kp && file_exists(kp);
-        if (ok) {
-            free(j->key_path);
-            j->key_path = kp;
-        } else {
-            free(kp);
-        }
-        return ok;
-    }
+    free(j->key_path);
+    j->key_path = kp;
     return true;
+}
+
+/* Resume, deterministic images (plain or one key): the new image has the manifest's SHA-256 and
+ * the file on disk holds exactly these bytes. */
+static bool can_skip_same(worker *w, job *j, const uint8_t *img, size_t len)
+{
+    if (!j->have_old || memcmp(j->old_sha, j->sha, 32))
+        return false;
+    size_t n = read_old(w, j);
+    return n == len && !memcmp(w->old, img, len);
+}
+
+static void keep_old(worker *w, job *j)
+{
+    j->skipped = true;
+    memcpy(j->sha, j->old_sha, 32);
+    memcpy(j->plain_sha, j->old_plain, 32);
+    if (!w->r->o->no_csv && !file_exists(j->csv_path))
+        write_file(j, j->csv_path, w->text.p, w->text.len);
 }
 
 static int write_file(job *j, const char *path, const void *data, size_t len)
@@ -1212,17 +1222,16 @@ static void process(worker *w, job *j, int pass)
     if (pass == 1)
         return;
     uint8_t *img = w->img;
-    /* plain images: the image's own SHA-256 is computed below and serves as the digest */
-    if (o->key_mode != ESF_MFG_KEY_NONE && plain_digest(img, len, j->plain_sha) < 0) {
+    bool fresh = o->key_mode >= ESF_MFG_KEY_GEN;
+    /* fresh keys: the image bytes change every run, so resume decisions use a digest of the
+     * plain image; deterministic images are identified by their own SHA-256 */
+    if (fresh && plain_digest(img, len, j->plain_sha) < 0) {
         j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
         j->fatal = true;
         return;
     }
-    if (o->resume && can_skip(w, j, img, len)) {
-        j->skipped = true;
-        memcpy(j->sha, j->old_sha, 32);
-        if (!o->no_csv && !file_exists(j->csv_path))
-            write_file(j, j->csv_path, w->text.p, w->text.len);
+    if (fresh && o->resume && can_skip_fresh(w, j)) {
+        keep_old(w, j);
         return;
     }
     uint8_t key[64], hkey[32];
@@ -1259,8 +1268,13 @@ static void process(worker *w, job *j, int pass)
         j->fatal = true;
         return;
     }
-    if (!k)
+    if (!fresh) {
         memcpy(j->plain_sha, j->sha, 32);
+        if (o->resume && can_skip_same(w, j, img, len)) {
+            keep_old(w, j);
+            return;
+        }
+    }
     if (!o->no_csv && write_file(j, j->csv_path, w->text.p, w->text.len) < 0)
         return;
     if (j->hmac_path && write_file(j, j->hmac_path, hkey, sizeof hkey) < 0)
