@@ -154,9 +154,9 @@ static const unsigned char *line_end(const unsigned char *s, const unsigned char
 typedef struct text_src {
     const char *data;      /* what the CSV reader parses */
     size_t len;
-    char *copy;            /* filtered copy (owned) or NULL */
-    void *map;             /* mmap of the file (owned) or NULL */
+    void *map;             /* mapping of the file, or of the filtered copy (owned) or NULL */
     size_t map_len;
+    size_t released;       /* bytes at the start of the mapping given back (text_src_release) */
     uint8_t *owned;        /* esf_file_read buffer or NULL */
     uint32_t *dropped;     /* physical line numbers dropped, ascending */
     size_t ndropped;
@@ -165,13 +165,25 @@ typedef struct text_src {
 
 static void text_src_free(text_src *t)
 {
-    free(t->copy);
     if (t->map)
         munmap(t->map, t->map_len);
     free(t->owned);
     free(t->dropped);
     free(t->path);
     memset(t, 0, sizeof *t);
+}
+
+/* Streaming: give the pages before byte `off` of a mapped text back to the system (they are
+ * read again from the file if a later pass needs them), so memory stays flat however many
+ * devices the values file holds. */
+static void text_src_release(text_src *t, size_t off)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!t->map || pg <= 0 || off < t->released + ((size_t)4 << 20))
+        return;
+    size_t to = off / (size_t)pg * (size_t)pg;
+    madvise((char *)t->map + t->released, to - t->released, MADV_DONTNEED);
+    t->released = to;
 }
 
 /* Physical line of line `l` of the filtered text. */
@@ -187,9 +199,16 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
     const unsigned char *s = (const unsigned char *)data, *end = s + len, *next;
     uint32_t line = 1;
     size_t cap = 0;
-    /* first scan: any blank line? */
+    /* first scan: blank lines, and UTF-8 (the reference opens the inputs as UTF-8 text) */
+    bool mapped = t->map && data == t->map;
     for (const unsigned char *p = s; p < end; p = next, line++) {
         const unsigned char *e = line_end(p, end, &next);
+        size_t bad = esf_utf8_check(p, (size_t)(e - p));
+        if (bad != (size_t)(e - p))
+            return esf_error_loc(err, ESF_ERR_PARSE, t->path, line, (uint32_t)bad + 1,
+                                 "invalid UTF-8 (byte 0x%02x)", p[bad]);
+        if (mapped)
+            text_src_release(t, (size_t)(next - s));
         if (line_is_blank(p, e)) {
             if (t->ndropped == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -201,13 +220,20 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
             t->dropped[t->ndropped++] = line;
         }
     }
+    if (mapped) {  /* the scan is done: give the rest back too, the parser streams */
+        madvise(t->map, t->map_len, MADV_DONTNEED);
+        t->released = 0;
+    }
     if (!t->ndropped) {
         t->data = data;
         t->len = len;
         return ESF_OK;
     }
-    if (!(t->copy = malloc(len + 1)))
-        return esf_error_set(err, ESF_ERR_NO_MEM, "%s: filtering blank lines", t->path);
+    /* the filtered text goes to an unlinked temporary file, mapped like the input (not to the
+     * heap: memory stays flat for large values files) */
+    FILE *tmp = tmpfile();
+    if (!tmp)
+        return esf_error_loc(err, ESF_ERR_IO, t->path, 0, 0, "temporary file: %s", strerror(errno));
     size_t o = 0, di = 0;
     line = 1;
     for (const unsigned char *p = s; p < end; p = next, line++) {
@@ -216,33 +242,29 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
             di++;
             continue;
         }
-        memcpy(t->copy + o, p, (size_t)(next - p));
+        if (fwrite(p, 1, (size_t)(next - p), tmp) != (size_t)(next - p))
+            break;
         o += (size_t)(next - p);
+        if (mapped)
+            text_src_release(t, (size_t)(next - s));
     }
-    t->copy[o] = '\0';
-    t->data = t->copy;
+    void *m = NULL;
+    if (fflush(tmp) == 0 && !ferror(tmp) && o) {
+        m = mmap(NULL, o, PROT_READ, MAP_PRIVATE, fileno(tmp), 0);
+        if (m == MAP_FAILED)
+            m = NULL;
+    }
+    fclose(tmp);
+    if (o && !m)
+        return esf_error_loc(err, ESF_ERR_IO, t->path, 0, 0, "temporary file: %s", strerror(errno));
+    /* the input's own mapping is not needed any more */
+    if (t->map)
+        munmap(t->map, t->map_len);
+    t->map = m;
+    t->map_len = o;
+    t->data = m ? m : "";
     t->len = o;
     return ESF_OK;
-}
-
-/* The inputs are UTF-8 text (the reference opens them with encoding='utf-8'). */
-static int text_src_check_utf8(const text_src *t, esf_error *err)
-{
-    size_t bad = esf_utf8_check((const uint8_t *)t->data, t->len);
-    if (bad == t->len)
-        return ESF_OK;
-    uint32_t line = 1, col = 1;
-    for (size_t i = 0; i < bad; i++) {
-        char c = t->data[i];
-        if (c == '\n' || (c == '\r' && !(i + 1 < bad && t->data[i + 1] == '\n'))) {
-            line++;
-            col = 1;
-        } else if (c != '\r') {
-            col++;
-        }
-    }
-    return esf_error_loc(err, ESF_ERR_PARSE, t->path, text_src_line(t, line), col,
-                         "invalid UTF-8 (byte 0x%02x)", (unsigned char)t->data[bad]);
 }
 
 /* Load `path` (mapped when large), filter it, check it is UTF-8. */
@@ -272,15 +294,13 @@ static int text_src_open(text_src *t, const char *path, bool map, esf_error *err
             t->map_len = (size_t)st.st_size;
         }
         close(fd);
-        int rc = text_src_filter(t, t->map ? t->map : "", t->map_len, err);
-        return rc < 0 ? rc : text_src_check_utf8(t, err);
+        return text_src_filter(t, t->map ? t->map : "", t->map_len, err);
     }
     size_t len = 0;
     int rc = esf_file_read(path, &t->owned, &len, err);
     if (rc < 0)
         return rc;
-    rc = text_src_filter(t, (const char *)t->owned, len, err);
-    return rc < 0 ? rc : text_src_check_utf8(t, err);
+    return text_src_filter(t, (const char *)t->owned, len, err);
 }
 
 /* ------------------------------------------------------------------ config file */
@@ -747,6 +767,7 @@ static int values_open(run_state *s, esf_error *err)
             return rc;
     }
     esf_csv_opts co = { .skip_hash_lines = false };
+    s->vals.released = 0;
     int rc = esf_csv_open_mem(&s->vcsv, s->vals.data, s->vals.len, r->o->values_path, &co, err);
     if (rc < 0)
         return rc;
@@ -787,6 +808,7 @@ static int produce(run_state *s, job *j, uint64_t index, bool pass2, esf_error *
         if (rc <= 0)
             return rc;
     } while (row.nfields == 0);
+    text_src_release(&s->vals, esf_csv_offset(s->vcsv));
     job_clear(j);
     j->index = index;
     j->line = text_src_line(&s->vals, row.line);
@@ -1489,6 +1511,7 @@ static void old_manifest_match(run *r, job *j)
                 r->old_eof = true;
                 return;
             }
+            text_src_release(&r->old_src, esf_csv_offset(r->old_csv));
             if (row.nfields != 6)
                 continue;
             raw_row_free(&r->old_row);
