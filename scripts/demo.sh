@@ -49,6 +49,21 @@ else
   echo "(the damaged copy is reported with its page, entry and offset, exit status 1)"
 fi
 
+# --- factory data: the smart plug's `fctry` NVS partition from ESP-Jumpstart's mfg_config.csv
+#     (device id, certificate and key: sample files in examples/smart-plug/main/cloud_cfg/),
+#     plain and encrypted, then dumped and checked
+echo
+echo "== factory NVS: examples/smart-plug/mfg_config.csv -> fctry partition image (0x6000)"
+fsize=$(awk -F, '$1 ~ /^fctry/ { gsub(/ /, "", $5); print $5 }' examples/smart-plug/partitions.csv)
+"$ESPFORGE" nvs gen examples/smart-plug/mfg_config.csv "$out/fctry.bin" --size "$fsize" \
+    --base-dir examples/smart-plug
+echo "wrote $out/fctry.bin ($(wc -c < "$out/fctry.bin") bytes); the same bytes as nvs_partition_gen.py"
+"$ESPFORGE" nvs dump "$out/fctry.bin"
+"$ESPFORGE" nvs check "$out/fctry.bin"
+"$ESPFORGE" nvs keygen "$out/fctry_keys.bin"
+"$ESPFORGE" nvs encrypt "$out/fctry.bin" "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
+"$ESPFORGE" nvs check "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
+echo "encrypted: $out/fctry_enc.bin with keys $out/fctry_keys.bin (flash the keys to nvs_keys, encrypted)"
 # --- mass production: factory NVS images ('fctry', 0x6000) for 100 smart plugs
 echo
 echo "== mass production: 100 devices (serial, EC key and certificate made with openssl), espforge mfg gen"
@@ -61,12 +76,12 @@ for i in $(seq 1 100); do
     -subj "/O=Smart Plug Inc./CN=$sn" -keyout "$mfg/certs/$sn.key" -out "$mfg/certs/$sn.crt" 2>/dev/null
   echo "$sn,$mfg/certs/$sn.crt,$mfg/certs/$sn.key" >> "$mfg/values.csv"
 done
-"$ESPFORGE" mfg gen examples/smart-plug/mfg_config.csv "$mfg/values.csv" plug 0x6000 \
+"$ESPFORGE" mfg gen examples/smart-plug/mfg_gen_config.csv "$mfg/values.csv" plug 0x6000 \
   --fileid serial_no --outdir "$mfg/factory"
 echo "manifest ($mfg/factory/manifest.csv), first lines:"
 head -4 "$mfg/factory/manifest.csv"
 echo "a rerun keeps what the manifest vouches for:"
-"$ESPFORGE" mfg gen examples/smart-plug/mfg_config.csv "$mfg/values.csv" plug 0x6000 \
+"$ESPFORGE" mfg gen examples/smart-plug/mfg_gen_config.csv "$mfg/values.csv" plug 0x6000 \
   --fileid serial_no --outdir "$mfg/factory" --json | grep -E '"(devices|written|skipped)"'
 echo "one device's image, dumped:"
 "$ESPFORGE" nvs dump "$mfg/factory/bin/plug-SP000042.bin" | cut -c1-110 | head -20

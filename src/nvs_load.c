@@ -310,7 +310,17 @@ static int check_blobs(esf_nvs *s)
     return ESF_OK;
 }
 
+static int load(esf_nvs *s, esf_error *err);
+
 int nvs_load(esf_nvs *s, esf_error *err)
+{
+    s->loading = true;
+    int rc = load(s, err);
+    s->loading = false;
+    return rc;
+}
+
+static int load(esf_nvs *s, esf_error *err)
 {
     int rc = classify(s, err);
     if (rc != ESF_OK)

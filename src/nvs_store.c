@@ -8,17 +8,31 @@
 
 /* ---- hash index */
 
+/* The key normalised to 16 bytes: its bytes up to the NUL (at most 15), zeros after. */
+static void key16(const char *key, size_t klen, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    memcpy(out, key, klen);
+}
+
+static uint32_t hash16(uint8_t ns, const uint8_t k[16], uint8_t chunk)
+{
+    uint64_t a, b;
+    memcpy(&a, k, 8);
+    memcpy(&b, k + 8, 8);
+    uint64_t h = (a ^ ((uint64_t)ns << 56 | (uint64_t)chunk << 48)) * 0x9E3779B97F4A7C15ull;
+    h ^= (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return (uint32_t)h ? (uint32_t)h : 1;
+}
+
 uint32_t nvs_hash(uint8_t ns, const char *key, size_t klen, uint8_t chunk)
 {
-    uint32_t h = 2166136261u;
-    h = (h ^ ns) * 16777619u;
-    for (size_t i = 0; i < klen; i++)
-        h = (h ^ (uint8_t)key[i]) * 16777619u;
-    h = (h ^ chunk) * 16777619u;
-    h ^= h >> 15;
-    h *= 0x2c1b3c6dU;
-    h ^= h >> 12;
-    return h ? h : 1;
+    uint8_t k[16];
+    key16(key, klen, k);
+    return hash16(ns, k, chunk);
 }
 
 static size_t stored_klen(const uint8_t *e)
@@ -34,6 +48,13 @@ static uint32_t entry_hash(const uint8_t *e)
     return nvs_hash(e[0], (const char *)e + 8, stored_klen(e), e[3]);
 }
 
+/* True when entry e has exactly this (ns, normalised key, chunk). */
+static bool entry_is(const uint8_t *e, uint8_t ns, const uint8_t k[16], size_t klen, uint8_t chunk)
+{
+    return e[0] == ns && e[3] == chunk && memcmp(e + 8, k, klen) == 0 &&
+           (klen == ESF_NVS_KEY_MAX || e[8 + klen] == 0);
+}
+
 void nvs_entry_key(const uint8_t *e, char out[16])
 {
     size_t n = stored_klen(e);
@@ -43,10 +64,17 @@ void nvs_entry_key(const uint8_t *e, char out[16])
 
 void nvs_index_add(esf_nvs *s, uint32_t loc)
 {
-    uint32_t h = entry_hash(nvs_loc_ent(s, loc));
+    const uint8_t *e = nvs_loc_ent(s, loc);
+    size_t klen = stored_klen(e);
+    uint8_t k[16];
+    key16((const char *)e + 8, klen, k);
+    uint32_t h = hash16(e[0], k, e[3]);
     uint32_t i = h & s->tab_mask;
-    while (s->tab[i].h)
-        i = (i + 1) & s->tab_mask;
+    for (; s->tab[i].h; i = (i + 1) & s->tab_mask)
+        if (s->loading && s->tab[i].h == h &&
+            entry_is(nvs_loc_ent(s, s->tab[i].loc), e[0], k, klen, e[3]))
+            s->dups = true;  /* a second live item for one key (legacy writers, interrupted
+                                updates before recovery): lookups then pick the oldest */
     s->tab[i].h = h;
     s->tab[i].loc = loc;
 }
@@ -79,19 +107,21 @@ uint32_t nvs_find(esf_nvs *s, uint8_t ns, const char *key, uint8_t chunk, uint8_
                   uint32_t except)
 {
     size_t klen = strnlen(key, ESF_NVS_KEY_MAX);
-    uint32_t h = nvs_hash(ns, key, klen, chunk);
+    uint8_t k[16];
+    key16(key, klen, k);
+    uint32_t h = hash16(ns, k, chunk);
     uint32_t best = NVS_NO_LOC;
     for (uint32_t i = h & s->tab_mask; s->tab[i].h; i = (i + 1) & s->tab_mask) {
         if (s->tab[i].h != h)
             continue;
         uint32_t loc = s->tab[i].loc;
         const uint8_t *e = nvs_loc_ent(s, loc);
-        if (e[0] != ns || e[3] != chunk || loc == except)
+        if (loc == except || !entry_is(e, ns, k, klen, chunk))
             continue;
         if (type != ESF_NVS_TYPE_ANY && e[1] != type)
             continue;
-        if (stored_klen(e) != klen || memcmp(e + 8, key, klen) != 0)
-            continue;
+        if (!s->dups)
+            return loc;  /* one live item per key: no need to look further */
         if (best == NVS_NO_LOC)
             best = loc;
         else {
@@ -107,13 +137,14 @@ uint32_t nvs_find_if(esf_nvs *s, uint8_t ns, const char *key, uint8_t chunk,
                      bool (*fn)(esf_nvs *s, uint32_t loc, void *ctx), void *ctx)
 {
     size_t klen = strnlen(key, ESF_NVS_KEY_MAX);
-    uint32_t h = nvs_hash(ns, key, klen, chunk);
+    uint8_t k[16];
+    key16(key, klen, k);
+    uint32_t h = hash16(ns, k, chunk);
     for (uint32_t i = h & s->tab_mask; s->tab[i].h; i = (i + 1) & s->tab_mask) {
         if (s->tab[i].h != h)
             continue;
-        const uint8_t *e = nvs_loc_ent(s, s->tab[i].loc);
-        if (e[0] == ns && e[3] == chunk && stored_klen(e) == klen &&
-            memcmp(e + 8, key, klen) == 0 && fn(s, s->tab[i].loc, ctx))
+        if (entry_is(nvs_loc_ent(s, s->tab[i].loc), ns, k, klen, chunk) &&
+            fn(s, s->tab[i].loc, ctx))
             return s->tab[i].loc;
     }
     return NVS_NO_LOC;

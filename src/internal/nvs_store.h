@@ -42,6 +42,8 @@ struct esf_nvs {
     bool enc;              /* XTS-encrypted entries */
     bool broken;           /* a flash write failed: writes refused until re-init */
     bool dirty;            /* file-backed: changes not yet committed to the file */
+    bool dups;             /* load found a key with two live items: lookups compare all */
+    bool loading;          /* inside nvs_load (duplicate detection in nvs_index_add) */
     uint8_t xts_key[ESF_NVS_XTS_KEY_LEN];
     uint32_t npages;
     uint8_t *mem;          /* npages * 4096 bytes (see above) */

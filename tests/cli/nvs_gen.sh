@@ -187,6 +187,13 @@ done
 (cd "$d" && "$E" nvs_partition_gen encrypt devices/multi-1.csv enc.bin 0x4000 --inputkey sample_encryption_keys.bin >/dev/null) &&
     cmp -s "$d/enc.bin" "$d/expected_multi-1_enc.bin" && ok || bad "mass_mfg encrypted device"
 
+# the smart-plug factory data of scripts/demo.sh (examples/smart-plug, sample device files)
+if [ -n "${ESF_SRC:-}" ] && [ -f "$ESF_SRC/examples/smart-plug/mfg_config.csv" ]; then
+    "$E" nvs gen "$ESF_SRC/examples/smart-plug/mfg_config.csv" "$tmp/fctry.bin" --size 0x6000 \
+        --base-dir "$ESF_SRC/examples/smart-plug" && cmp -s "$tmp/fctry.bin" "$r/smart-plug-fctry/expected.bin" && ok ||
+        bad "smart-plug fctry image"
+fi
+
 # ---- native gen: same bytes for clean input, refusals with places, read-only padding
 src="$ESF_DATA/nvs/n09_file_types_v2"
 d=$(case_dir native "$src")
