@@ -1,6 +1,6 @@
 /* Power-loss sweep of the NVS runtime (nvs-runtime.md §9.3).
  *
- *   nvs_powercut --size N --ops N --seed N [--torn] [--no-double]
+ *   nvs_powercut --size N --ops N --seed N [--torn] [--no-double] [--image-out FILE]
  *
  * Replays a fixed seeded workload (integers of every width, strings, single- and multi-chunk
  * blobs, erases, namespace erase-all, commits, over 3 namespaces) on a RAM flash, recording every
@@ -18,7 +18,8 @@
  *     one more init, keeps all of the above.
  * Images are rebuilt from the operation log, so nothing is replayed from scratch per cut.
  * Prints `cuts=N lost=N torn=N resurrected=N init_failures=N` (cuts = cut points of the workload;
- * recovery cut points go to stderr) and exits 1 if any count but cuts is non-zero. */
+ * recovery cut points go to stderr) and exits 1 if any count but cuts is non-zero.
+ * --image-out FILE saves the image after the whole workload (for `espforge nvs check`). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include "espforge/flash.h"
+#include "espforge/io.h"
 #include "espforge/nvs.h"
 #include "espforge/partition.h"
 
@@ -454,7 +456,7 @@ static void model_apply(value *model, const op *o)
 static void usage(void)
 {
     fprintf(stderr, "usage: nvs_powercut --size N --ops N --seed N [--torn] [--no-double] "
-                    "[--verbose]\n");
+                    "[--verbose] [--image-out FILE]\n");
     exit(2);
 }
 
@@ -463,6 +465,7 @@ int main(int argc, char **argv)
     uint32_t size = 0x6000;
     int nops = 2000;
     uint64_t seed = 1;
+    const char *image_out = NULL;
     sweep sw = {.double_cut = true};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--size") && i + 1 < argc)
@@ -477,6 +480,8 @@ int main(int argc, char **argv)
             sw.double_cut = false;
         else if (!strcmp(argv[i], "--verbose"))
             sw.verbose = true;
+        else if (!strcmp(argv[i], "--image-out") && i + 1 < argc)
+            image_out = argv[++i];
         else
             usage();
     }
@@ -562,6 +567,10 @@ int main(int argc, char **argv)
     sw.inflight = NULL;
     sw.where = rec.nops;
     check_image(&sw, img, seed);
+    if (image_out && esf_file_write_atomic(image_out, img, size, NULL) != ESF_OK) {
+        fprintf(stderr, "nvs_powercut: cannot write %s\n", image_out);
+        return 2;
+    }
 
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     fprintf(stderr,

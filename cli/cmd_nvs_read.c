@@ -1,6 +1,7 @@
 /* espforge CLI: `espforge nvs dump | check | get` — reading NVS images (plain or encrypted), alone
  * or as a partition inside a whole flash image (--offset/--size, or --partition LABEL found in the
- * partition table at 0x8000). Thin over nvs_image.h, nvs_check.h and nvs_dump.h. */
+ * partition table at 0x8000), and `nvs diff A B`. Thin over nvs_image.h, nvs_check.h and
+ * nvs_dump.h. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,9 @@ static int usage(const char *verb)
                         "[--base64] [-o OUT]\n");
     else if (!strcmp(verb, "check"))
         fprintf(stderr, "usage: espforge nvs check IMAGE [--json] [--strict]\n");
+    else if (!strcmp(verb, "diff"))
+        fprintf(stderr, "usage: espforge nvs diff IMAGE_A IMAGE_B (exit 0: same values, 1: "
+                        "different)\n");
     else
         fprintf(stderr, "usage: espforge nvs get IMAGE NAMESPACE KEY [-o OUT]\n");
     fprintf(stderr, "       common: [--key KEYS.bin] [--offset N [--size N] | --partition LABEL]\n"
@@ -311,4 +315,28 @@ int cmd_nvs_get(int argc, char **argv)
     }
     esf_nvs_image_free(img);
     return cli_report(rc, &err, CLI_EXIT_FAIL);
+}
+
+int cmd_nvs_diff(int argc, char **argv)
+{
+    read_opts o;
+    esf_error err;
+    esf_nvs_image *a = NULL, *b = NULL;
+    uint64_t base;
+    size_t n = 0;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? CLI_EXIT_OK : rc;
+    if (o.npos != 2 || o.out_path)
+        return usage("diff");
+    esf_error_clear(&err);
+    if ((rc = load(&o, &a, &base, &err)) >= 0) {
+        o.image = o.pos[1];
+        if ((rc = load(&o, &b, &base, &err)) >= 0)
+            rc = esf_nvs_diff(stdout, a, b, &n, &err);
+    }
+    esf_nvs_image_free(a);
+    esf_nvs_image_free(b);
+    int code = cli_report(rc, &err, CLI_EXIT_USAGE);
+    return rc < 0 ? code : n ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -19,6 +19,7 @@ static const char *const rule_ids[ESF_NVS_R__COUNT] = {
     "empty-page-header", "page-seq-duplicate", "page-freeing", "multiple-active-pages",
     "item-inconsistent", "torn-entry", "duplicate-key", "blob-incomplete", "blob-stale-chunk",
     "namespace-duplicate", "namespace-reserved", "namespace-not-u8", "string-no-nul",
+    "entry-illegal-state",
 };
 
 const char *esf_nvs_rule_id(esf_nvs_rule r)
@@ -458,6 +459,10 @@ static void pass_runtime(ctx *c)
         unsigned i = 0, last_written = 0;
         bool any = false;
         while (i < NENT) {
+            if (pg->states[i] == ESF_NVS_ENTRY_ILLEGAL)
+                add(c, ESF_NVS_R_ENTRY_ILLEGAL, ESF_NVS_SEV_ERROR, false, pi, (int32_t)i,
+                    "entry state bits 01 (illegal, flash corruption): the runtime erases the "
+                    "entry");
             if (pg->states[i] != ESF_NVS_ENTRY_WRITTEN) {
                 i++;
                 continue;

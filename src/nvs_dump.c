@@ -1620,6 +1620,74 @@ int esf_nvs_dump(FILE *out, const esf_nvs_image *img, const esf_nvs_dump_opts *o
     return rc;
 }
 
+/* ---- diff */
+
+static void value_text(sb *b, const esf_nvs_value *v)
+{
+    sb_addf(b, "%s ", native_type(v));
+    if (v->kind == ESF_NVS_KIND_INT)
+        add_value_int(b, v);
+    else if (v->kind == ESF_NVS_KIND_STR)
+        add_quoted(b, v->data, str_len(v));
+    else
+        add_hex(b, v->data, v->len);
+}
+
+static bool value_equal(const esf_nvs_value *x, const esf_nvs_value *y)
+{
+    if (x->kind != y->kind || x->type != y->type)
+        return false;
+    if (x->kind == ESF_NVS_KIND_INT)
+        return x->num == y->num;
+    return x->len == y->len && (!x->len || !memcmp(x->data, y->data, x->len));
+}
+
+static const esf_nvs_value *value_by_name(const esf_nvs_image *img, const esf_nvs_value *v)
+{
+    for (size_t i = 0; i < img->nvalues; i++) {
+        const esf_nvs_value *w = &img->values[i];
+        if (w->ns_name && v->ns_name && !strcmp(w->ns_name, v->ns_name) && !strcmp(w->key, v->key))
+            return w;
+    }
+    return NULL;
+}
+
+int esf_nvs_diff(FILE *out, const esf_nvs_image *a, const esf_nvs_image *b, size_t *ndiff,
+                 esf_error *err)
+{
+    sb s = { 0 };
+    size_t n = 0;
+    if (!out || !a || !b)
+        return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_diff: NULL argument");
+    for (size_t i = 0; i < a->nvalues; i++) {
+        const esf_nvs_value *v = &a->values[i], *w = value_by_name(b, v);
+        if (w && value_equal(v, w))
+            continue;
+        sb_addf(&s, "%c %s:%s ", w ? '~' : '-', v->ns_name ? v->ns_name : "?", v->key);
+        value_text(&s, v);
+        if (w) {
+            sb_add(&s, " -> ");
+            value_text(&s, w);
+        }
+        sb_add(&s, "\n");
+        n++;
+    }
+    for (size_t i = 0; i < b->nvalues; i++) {
+        const esf_nvs_value *w = &b->values[i];
+        if (value_by_name(a, w))
+            continue;
+        sb_addf(&s, "+ %s:%s ", w->ns_name ? w->ns_name : "?", w->key);
+        value_text(&s, w);
+        sb_add(&s, "\n");
+        n++;
+    }
+    if (ndiff)
+        *ndiff = n;
+    int rc = sb_flush(&s, out, err);
+    sb_free(&s);
+    return rc;
+}
+
 /* ---- native check report */
 
 static const char *sev_name(esf_nvs_severity s)

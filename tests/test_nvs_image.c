@@ -438,6 +438,93 @@ static void unaligned_refused(void **state)
     esf_nvs_image_free(img);
 }
 
+/* each damaged image of tests/data/nvs-tool/corrupt: the rules that must fire, the error count */
+static void damaged_images_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *image;
+        esf_nvs_rule rules[4];
+        unsigned nrules;
+        bool errors;
+    } cases[] = {
+        { "c01_entry_crc", { ESF_NVS_R_ENTRY_CRC }, 1, true },
+        { "c02_header_crc", { ESF_NVS_R_PAGE_CRC }, 1, true },
+        { "c03_orphan_chunks", { ESF_NVS_R_BLOB_ORPHAN }, 1, true },
+        { "c04_duplicate_key", { ESF_NVS_R_DUPLICATE, ESF_NVS_R_DUP_KEY }, 2, false },
+        { "c05_erased_update", { 0 }, 0, false },
+        { "c06_freeing_page", { ESF_NVS_R_FREEING }, 1, false },
+        { "c07_data_crc", { ESF_NVS_R_DATA_CRC }, 1, true },
+        { "c08_missing_chunk", { ESF_NVS_R_BLOB_MISSING_CHUNK, ESF_NVS_R_BLOB_MISSING_DATA,
+                                 ESF_NVS_R_BLOB_INCOMPLETE, ESF_NVS_R_BLOB_STALE }, 4, true },
+        { "c09_unknown_type", { ESF_NVS_R_TYPE_UNKNOWN }, 1, false },
+        { "c10_span_oob", { ESF_NVS_R_SPAN_OOB }, 1, true },
+        { "c11_undefined_ns", { ESF_NVS_R_NS_UNDEFINED }, 1, true },
+        { "c12_namespaces", { ESF_NVS_R_NS_UNUSED, ESF_NVS_R_NS_DUP, ESF_NVS_R_DUPLICATE }, 3,
+          false },
+        { "c13_page_states", { ESF_NVS_R_PAGE_STATE }, 1, true },
+        { "c14_entry_states", { ESF_NVS_R_WRITTEN_EMPTY, ESF_NVS_R_ERASED_EMPTY,
+                                ESF_NVS_R_ENTRY_ILLEGAL, ESF_NVS_R_TORN_ENTRY }, 4, true },
+        { "c15_child_state", { ESF_NVS_R_CHILD_STATE }, 1, true },
+        { "c16_blob_ver1", { 0 }, 0, false },
+        { "c17_garbage_page", { ESF_NVS_R_PAGE_CRC }, 1, true },
+        { "c18_stale_blob_version", { ESF_NVS_R_BLOB_STALE, ESF_NVS_R_BLOB_ORPHAN }, 2, false },
+    };
+    for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+        char rel[128];
+        size_t len;
+        snprintf(rel, sizeof rel, "nvs-tool/corrupt/%s.bin", cases[c].image);
+        uint8_t *b = esf_test_read(rel, &len);
+        esf_nvs_image *img = parse(b, len);
+        esf_nvs_report rep;
+        check_report(img, &rep);
+        for (unsigned r = 0; r < cases[c].nrules; r++) {
+            const esf_nvs_finding *f = find_rule(&rep, cases[c].rules[r], -1, -1);
+            if (!f)
+                fail_msg("%s: rule %s not reported", cases[c].image,
+                         esf_nvs_rule_id(cases[c].rules[r]));
+            if (f->entry >= 0)
+                assert_int_equal(f->offset, esf_nvs_entry_offset((uint32_t)f->page,
+                                                                 (unsigned)f->entry));
+        }
+        if ((rep.errors > 0) != cases[c].errors)
+            fail_msg("%s: %u errors", cases[c].image, rep.errors);
+        if (!cases[c].nrules && rep.warnings)
+            fail_msg("%s: %u warnings on a sound image", cases[c].image, rep.warnings);
+        esf_nvs_report_free(&rep);
+        esf_nvs_image_free(img);
+        free(b);
+    }
+    /* every rule has a distinct id */
+    for (int r = 0; r < ESF_NVS_R__COUNT; r++)
+        for (int q = 0; q < r; q++)
+            assert_string_not_equal(esf_nvs_rule_id((esf_nvs_rule)r),
+                                    esf_nvs_rule_id((esf_nvs_rule)q));
+    assert_string_equal(esf_nvs_rule_id(ESF_NVS_R__COUNT), "unknown");
+}
+
+/* the partition-view loader reads the same image inside a bigger flash */
+static void load_from_partition(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = vec_bytes("n12_namespaces", &len);
+    esf_flash f;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(esf_flash_ram_init(&f, 0x20000, NULL), ESF_OK);
+    assert_int_equal(esf_flash_program(&f, 0x9000, b, len), ESF_OK);
+    esf_part p;
+    assert_int_equal(esf_part_init(&p, &f, 0x9000, (uint32_t)len, "nvs", NULL), ESF_OK);
+    esf_nvs_image *img = NULL;
+    assert_int_equal(esf_nvs_image_load(&img, &p, NULL, NULL), ESF_OK);
+    const esf_nvs_value *v = esf_nvs_image_find(img, "gamma", "g1");
+    assert_non_null(v);
+    assert_int_equal((int64_t)v->num, -3);
+    esf_nvs_image_free(img);
+    esf_flash_close(&f);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +539,8 @@ int main(void)
         cmocka_unit_test(encrypted_needs_key),
         cmocka_unit_test(garbage_never_crashes),
         cmocka_unit_test(unaligned_refused),
+        cmocka_unit_test(damaged_images_rules),
+        cmocka_unit_test(load_from_partition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,7 @@ typedef enum esf_nvs_rule {
     ESF_NVS_R_NS_RESERVED,       /* namespace index 0 or 255; a = index */
     ESF_NVS_R_NS_NOT_U8,         /* non-U8 item in namespace 0 (runtime stops its scan there) */
     ESF_NVS_R_STR_NO_NUL,        /* string without terminating NUL */
+    ESF_NVS_R_ENTRY_ILLEGAL,     /* bitmap state 01 (only after corruption): runtime erases it */
     ESF_NVS_R__COUNT
 } esf_nvs_rule;
 

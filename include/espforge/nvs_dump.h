@@ -77,6 +77,14 @@ int esf_nvs_dump(FILE *out, const esf_nvs_image *img, const esf_nvs_dump_opts *o
  *  lowercase hex (`raw` = false) or as their bytes (`raw` = true; strings then without the NUL). */
 int esf_nvs_value_print(FILE *out, const esf_nvs_value *v, bool raw, esf_error *err);
 
+/** Compare the values of two images key by key: one line per difference,
+ *  "- ns:key type value" (only in `a`), "+ ns:key type value" (only in `b`), or
+ *  "~ ns:key type old -> type new" (changed), in namespace-name then key order of each side.
+ *  Namespaces are matched by name, not index. `*ndiff` = number of lines.
+ *  @return ESF_OK; ESF_ERR_IO; ESF_ERR_NO_MEM. */
+int esf_nvs_diff(FILE *out, const esf_nvs_image *a, const esf_nvs_image *b, size_t *ndiff,
+                 esf_error *err);
+
 /** Native check report: one line per finding of severity >= WARN,
  *  "page P entry E (offset 0x...): error|warning: message [rule-id]", offsets shifted by
  *  `base` (the partition's offset in a flash image), then a summary line. With `json`, one

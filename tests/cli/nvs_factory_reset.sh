@@ -46,6 +46,9 @@ cmp -n $((0x9000)) orig.bin flash.bin || fail "bytes before nvs changed"
 cmp -i $((0xF000)) -n $((0x346000 - 0xF000)) orig.bin flash.bin || fail "bytes after nvs changed"
 cmp -s -i $((0x9000)) -n $((0x6000)) orig.bin flash.bin && fail "nvs partition not written"
 
+"$ESPFORGE" nvs check flash.bin --offset 0x9000 --size 0x6000 >check.txt 2>&1 ||
+  { cat check.txt; fail "the runtime-written nvs partition does not pass nvs check"; }
+
 out=$("$ex" flash.bin) || fail "second run exited $?: $out"
 grep -qx 'factory reset: user_data 0 -> 0 entries' <<<"$out" || fail "second run: $out"
 grep -qx 'mfg serial_no = "SN-0001"' <<<"$out" || fail "second run lost the mfg data"

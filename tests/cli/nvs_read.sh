@@ -87,6 +87,18 @@ has "no partition labelled 'nope'" "$tmp/err"
 expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --offset 0x100000 --size 0x20000
 has "outside" "$tmp/err"
 
+# diff: same values (v1 vs v2 image of one CSV) exit 0; changed / missing keys exit 1
+expect_rc 0 "$E" nvs diff "$D/n01_primitives_v2/expected.bin" "$D/n02_primitives_v1/expected.bin"
+[ -s "$tmp/out" ] && fail "diff of equal images printed: $(cat "$tmp/out")"
+expect_rc 1 "$E" nvs diff "$D/n01_primitives_v2/expected.bin" "$C/c05_erased_update.bin"
+has '~ prims:u8_min u8 0 -> u8 66' "$tmp/out"
+has '- prims:u8_max u8 255' "$tmp/out"
+# --key applies to both images: the plain one then reads as damaged (no values)
+expect_rc 1 "$E" nvs diff "$D/n21_encrypted_v2/expected.bin" "$D/n21_encrypted_v2/expected_plain.bin" \
+  --key "$D/n21_encrypted_v2/keys.bin"
+has '- files:fstr string "hello file' "$tmp/out"
+expect_rc 2 "$E" nvs diff "$D/n01_primitives_v2/expected.bin" "$tmp/missing.bin"
+
 # bad input: unaligned image, missing file; no partial output file
 head -c 5000 "$D/n12_namespaces/expected.bin" > "$tmp/short.bin"
 expect_rc 1 "$E" nvs dump "$tmp/short.bin" -o "$tmp/never.txt"
