@@ -82,6 +82,8 @@ cmp -s "$tmp/out" "$tmp/alone.txt" || fail "dump --offset/--size differs"
 expect_rc 1 "$E" nvs check "$tmp/flash.bin" --partition nvs
 has 'page 0 entry 1 (offset 0x9060): error' "$tmp/out"
 expect_rc 0 "$E" nvs get "$tmp/flash.bin" --partition=nvs beta b2
+expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --partition factory
+has "not an NVS partition" "$tmp/err"
 expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --partition nope
 has "no partition labelled 'nope'" "$tmp/err"
 expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --offset 0x100000 --size 0x20000
