@@ -507,7 +507,11 @@ static void test_edit_partition(void **state)
     assert_int_equal(esf_part_table_new(&t, "test", &err), ESF_OK);
     assert_int_equal(esf_part_table_add(t, "nvs", 1, 2, 0x9000, 0x6000, 0, &err), ESF_OK);
     assert_int_equal(esf_part_table_add(t, "phy_init", 1, 1, 0xF000, 0x1000, 0, &err), ESF_OK);
-    size_t len = 0x10000;
+    assert_int_equal(esf_part_table_add(t, "ro", 1, 2, 0x10000, 0x1000,
+                                        ESF_PART_TABLE_FLAG_READONLY, &err), ESF_OK);
+    assert_int_equal(esf_part_table_add(t, "enc", 1, 2, 0x11000, 0x3000,
+                                        ESF_PART_TABLE_FLAG_ENCRYPTED, &err), ESF_OK);
+    size_t len = 0x14000;
     uint8_t *img = malloc(len);
     for (size_t i = 0; i < len; i++)
         img[i] = (uint8_t)(i ^ (i >> 8));
@@ -517,6 +521,11 @@ static void test_edit_partition(void **state)
     uint8_t *nvs = esf_test_read("nvs/n12_namespaces/expected.bin", &nlen);
     memcpy(img + 0x9000, nvs, 0x3000);
     memset(img + 0xC000, 0xFF, 0x3000);
+    size_t rlen = 0;
+    uint8_t *ro = esf_test_read("nvs/n14_readonly_0x1000/expected.bin", &rlen);
+    memcpy(img + 0x10000, ro, 0x1000);
+    free(ro);
+    memset(img + 0x11000, 0xFF, 0x3000);
     char *dir = esf_test_tmpdir();
     char *path = write_tmp(dir, "flash.bin", img, len);
     esf_nvs_edit_opts o = { .partition = "nvs" };
@@ -537,6 +546,23 @@ static void test_edit_partition(void **state)
     assert_int_equal(got, len);
     assert_memory_equal(now, img, 0x9000);                       /* before the partition */
     assert_memory_equal(now + 0xF000, img + 0xF000, len - 0xF000); /* after it */
+    /* a read-only NVS partition loads (one page, no free page needed) but refuses writes */
+    esf_nvs_edit_opts r = { .partition = "ro" };
+    assert_int_equal(esf_nvs_edit_open(&e, path, &r, &err), ESF_OK);
+    assert_true(esf_nvs_is_read_only(esf_nvs_edit_store(e)));
+    esf_nvs_script *s = NULL;
+    const char *words[] = { "set", "ro", "rev", "u8", "4" };
+    assert_int_equal(esf_nvs_script_new(&s, "command line", &err), ESF_OK);
+    assert_int_equal(esf_nvs_script_add_words(s, words, 5, &err), ESF_OK);
+    assert_int_equal(esf_nvs_script_apply(s, esf_nvs_edit_store(e), NULL, NULL, &err),
+                     ESF_ERR_READ_ONLY);
+    assert_non_null(strstr(err.msg, "set ro rev"));
+    esf_nvs_script_free(s);
+    esf_nvs_edit_close(e);
+    /* a partition flagged encrypted is not NVS storage (ESP_ERR_NVS_WRONG_ENCRYPTION) */
+    r.partition = "enc";
+    assert_int_equal(esf_nvs_edit_open(&e, path, &r, &err), ESF_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "flagged encrypted"));
     assert_memory_not_equal(now + 0x9000, img + 0x9000, 0x6000);
     free(now);
     /* the same by offset/size; a label that is not there; a partition that is not NVS */
@@ -549,7 +575,7 @@ static void test_edit_partition(void **state)
     o.partition = "phy_init";
     assert_int_equal(esf_nvs_edit_open(&e, path, &o, &err), ESF_ERR_INVALID);
     assert_non_null(strstr(err.msg, "not an NVS partition"));
-    w.offset = 0xC000;
+    w.offset = 0x10000;
     w.size = 0x8000;
     assert_int_equal(esf_nvs_edit_open(&e, path, &w, &err), ESF_ERR_RANGE);
     free(path);

@@ -119,6 +119,27 @@ expect_rc 0 "$E" nvs dump "$new"
 has 'token           blob' "$tmp/out"
 has '# 6 pages (24576 bytes), format version 2, 2 namespaces' "$tmp/out"
 
+# the scripts of tests/data/nvs-script: every type at its extremes, quoting, rewrites
+S=$ESF_DATA/nvs-script
+expect_rc 0 "$E" nvs apply "$tmp/types.bin" "$S/all_types.nvs" --new 16K
+for kv in "u8 255" "i8 -128" "u16 65535" "i16 -32768" "u32 4294967295" "i32 -2147483648" \
+          "u64 18446744073709551615" "i64 -9223372036854775808" "s hello" "b 0001feff"; do
+  set -- $kv; get_is "$tmp/types.bin" t "$1" "$2"
+done
+expect_rc 0 "$E" nvs check "$tmp/types.bin"
+expect_rc 0 "$E" nvs apply "$tmp/quoting.bin" "$S/quoting.nvs" --new 16K
+get_is "$tmp/quoting.bin" cfg esc 'tab	here "quoted" back\slash AB'
+get_is "$tmp/quoting.bin" cfg hash '# not a comment'
+get_is "$tmp/quoting.bin" cfg hexsp deadbeef
+expect_rc 1 "$E" nvs get "$tmp/quoting.bin" cfg empty
+expect_rc 1 "$E" nvs get "$tmp/quoting.bin" "name space" "key one"
+expect_rc 0 "$E" nvs apply "$tmp/rewrites.bin" "$S/rewrites.nvs" --new 16K
+get_is "$tmp/rewrites.bin" w k 3
+get_is "$tmp/rewrites.bin" w big 00
+expect_rc 0 "$E" nvs check "$tmp/rewrites.bin"
+refused "$tmp/rewrites.bin" "bad_range.nvs:2:17: out of range for i16 (-32768..32767)" \
+  "$E" nvs apply "$tmp/rewrites.bin" "$S/bad_range.nvs"
+
 # a script without commit that fails: nothing applied, the file untouched
 printf 'set config port u16 9\nerase config nokey\n' > "$tmp/bad.nvs"
 refused "$new" "bad.nvs:2:14: erase config nokey: key 'nokey' not found in namespace 'config'" \
