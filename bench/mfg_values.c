@@ -5,7 +5,8 @@
  * DIR/config.csv: one namespace and 8 keys (serial string, hex2bin MAC, u8/u16/u32/i32 integers,
  * a 64-byte base64 blob, a ~1 KiB PEM-like certificate string). DIR/values.csv: one row per
  * device, deterministic for a SEED. With --tricky the values also hold CSV specials (commas,
- * quotes, a value equal to a key name), random integer extremes and random lengths, and the
+ * quotes, newlines, whitespace-only and '#' lines inside values, a value equal to a key name),
+ * blank lines, random integer extremes and random lengths, and the
  * config uses REPEAT and a second namespace — for differential runs against mfg_gen.py. */
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
     }
     uint8_t buf[1024];
     for (long i = 0; i < n; i++) {
+        if (tricky && i % 7 == 3)
+            fputs(i % 2 ? "\n" : "  \t\r\n", v);  /* blank lines: mfg_gen drops them */
         fprintf(v, "SN%08ld,", 1000 + i);
         rand_bytes(buf, 6);
         for (int k = 0; k < 6; k++)
@@ -100,8 +103,9 @@ int main(int argc, char **argv)
         size_t bl = next() % 200;
         rand_bytes(buf, bl);
         b64(v, buf, bl, 0);
-        static const char *const notes[] = { "plain", "\"say \"\"hi\"\"\"", "\"a,b\"", "", "\"two\nlines\"" };
-        fprintf(v, ",%s,\"-----BEGIN CERTIFICATE-----\n", notes[next() % 5]);
+        static const char *const notes[] = { "plain", "\"say \"\"hi\"\"\"", "\"a,b\"", "", "\"two\nlines\"",
+                                             "\"blank\n  \t \nline inside\"", "\"hash\n#line inside\nvalue\"" };
+        fprintf(v, ",%s,\"-----BEGIN CERTIFICATE-----\n", notes[next() % 7]);
         size_t cl = 100 + next() % 1200;
         rand_bytes(buf, cl > sizeof buf ? sizeof buf : cl);
         b64(v, buf, cl > sizeof buf ? sizeof buf : cl, 64);

@@ -192,11 +192,26 @@ def make_case(r, d, idx, quirks):
                 k2 = rkey(r, ukeys)
                 ukeys.add(k2)
                 rows.append((k2, 'data', 'u8', str(j % 256)))
-    lines = ['key,type,encoding,value']
+    if quirks and r.random() < 0.15:  # non-ASCII keys / namespace names (character-counted)
+        for _ in range(r.randint(1, 3)):
+            if rows:
+                i = r.randrange(len(rows))
+                k = ''.join(r.choice('éü€ab') for _ in range(r.randint(1, 8)))
+                rows[i] = (k,) + tuple(rows[i][1:])
+    order = [0, 1, 2, 3]
+    if r.random() < 0.15:
+        r.shuffle(order)
+    names = ['key', 'type', 'encoding', 'value']
+    extra_col = r.random() < 0.1
+    lines = [','.join(names[i] for i in order) + (',note' if extra_col else '')]
     if r.random() < 0.2:
         lines.insert(0, '# comment line')
     for row in rows:
-        cells = [csv_cell(c) for c in row]
+        cells = [csv_cell(row[i]) for i in order]
+        if extra_col:
+            cells.append('x')
+        if quirks and r.random() < 0.002:
+            cells = cells[:r.randint(1, 3)]  # a short row: missing cells are None
         lines.append(','.join(cells))
         if r.random() < 0.03:
             lines.append('#comment')
@@ -233,6 +248,7 @@ def main():
     keys = os.path.join(ROOT, 'tests', 'data', 'nvs', 'n21_encrypted_v2', 'keys.bin')
     stats = {'same_bytes': 0, 'same_error': 0, 'mismatch': 0}
     reasons = {}
+    kinds = {}
     for i in range(count):
         d = tempfile.mkdtemp(prefix='nvsdiff')
         try:
@@ -262,6 +278,9 @@ def main():
                 kind = 'same_error'
             if ok:
                 stats[kind] += 1
+                if kind == 'same_bytes':
+                    k = '%s v%d' % (mode, version)
+                    kinds[k] = kinds.get(k, 0) + 1
                 if kind == 'same_error':
                     last = (rso + rse).strip().splitlines()
                     why = last[-1].split(':')[0][:60] if last else '?'
@@ -281,6 +300,7 @@ def main():
             shutil.rmtree(d, ignore_errors=True)
     print('nvs_diff: %d cases (seed %d): %d byte-identical images, %d identical refusals, %d mismatches'
           % (count, seed, stats['same_bytes'], stats['same_error'], stats['mismatch']))
+    print('  identical images by command: ' + ', '.join('%s: %d' % kv for kv in sorted(kinds.items())))
     if os.environ.get('NVS_DIFF_VERBOSE'):
         for k, v in sorted(reasons.items(), key=lambda x: -x[1]):
             print('  refused by both: %4d  %s' % (v, k))

@@ -31,7 +31,7 @@ CSV
 "$py" "$ref" -q "$tmp/in.csv" "$tmp/ref.bin"
 cmp "$tmp/ours.bin" "$tmp/ref.bin" || { echo "outputs differ"; exit 1; }
 spawn=$(dirname "$E")/spawn_time   # built from bench/spawn_time.c: no shell fork in the figure
-time_runs() {  # prints microseconds per run of "$@"
+time_runs() {  # prints "wall_us cpu_us" per run of "$@"
   local n=$1; shift
   if [ -x "$spawn" ]; then
     "$spawn" "$n" "$@" -q "$tmp/in.csv" "$tmp/out.bin"
@@ -40,13 +40,16 @@ time_runs() {  # prints microseconds per run of "$@"
     t0=$(date +%s%N)
     for ((i = 0; i < n; i++)); do "$@" -q "$tmp/in.csv" "$tmp/out.bin"; done
     t1=$(date +%s%N)
-    echo $(((t1 - t0) / n / 1000))
+    echo "$(((t1 - t0) / n / 1000)) 0"
   fi
 }
 ours=$(time_runs "$((runs * 5))" "$E" gen_esp32part)
 theirs=$(time_runs "$runs" "$py" "$ref")
-awk -v o="$ours" -v t="$theirs" -v n="$runs" 'BEGIN {
-  printf "gen_esp32part, 10-row CSV, whole process (start-up, parse, check, write the file)\n"
-  printf "  espforge gen_esp32part: %8.2f ms per run (%d runs)\n", o / 1000, n * 5
-  printf "  gen_esp32part.py:       %8.2f ms per run (%d runs)\n", t / 1000, n
-  printf "  ratio: espforge is %.1fx faster\n", t / o }'
+awk -v o="$ours" -v t="$theirs" -v n="$runs" -v load="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)" 'BEGIN {
+  split(o, a, " "); split(t, b, " ")
+  printf "gen_esp32part, 10-row CSV, whole process (start-up, parse, check, write the file); load %s\n", load
+  printf "  espforge gen_esp32part: %7.2f ms wall, %7.2f ms CPU per run (%d runs)\n", a[1] / 1000, a[2] / 1000, n * 5
+  printf "  gen_esp32part.py:       %7.2f ms wall, %7.2f ms CPU per run (%d runs)\n", b[1] / 1000, b[2] / 1000, n
+  printf "  ratio: espforge is %.1fx faster (wall)", b[1] / a[1]
+  if (a[2] > 0) printf ", %.1fx (CPU)", b[2] / a[2]
+  printf "\n" }'

@@ -35,7 +35,8 @@ BOOT_SUB = ['primary', 'ota', 'recovery', '', '5', '0x7']
 NAMES = ['nvs', 'otadata', 'phy_init', 'factory', 'ota_0', 'ota_1', 'app', 'data', 'storage',
          'coredump', 'fctry', 'test', 'primary', 'a' * 16, 'b' * 17, 'name_of_20_chars_xyz', '',
          'vfs', 'nvs_key', 'spiffs', 'x y', '"q"', 'ünïcödé', 'ünïcödé_long_name', '$HOME',
-         'tab\tname', 'bootloader', 'a#b']
+         'tab\tname', 'bootloader', 'a#b', '\u00a0nbsp\u2003', 'x\u2028y', 'k\u212a', 'ＡＢ',
+         'abcdefghijklmnoé', 'd\x1fe']
 FLAGS = ['', '', '', 'encrypted', 'readonly', 'encrypted:readonly', 'readonly:encrypted',
          ':readonly', 'encrypted ', 'secure', 'readonly::', 'ENCRYPTED']
 
@@ -61,7 +62,7 @@ def rnd_size(r, app):
     return r.choice(['0x1000', '0x2000', '0x3000', '0x6000', '1M', '0x100800', '64k', '0x10K',
                      '24_576', '0x_6000', '010', '1.5M', '0x6000x', '', '0', '1kk', '0X1000',
                      ' 0x1000 ', '-0x1000', '0x1_0000', '4096 ', '0b1000000000000',
-                     '0o10000', '99999999999'])
+                     '0o10000', '99999999999', '4\u212a', '1\u00a0K', '４K', '0x1000\u3000'])
 
 
 def rnd_offset(r, app, cursor):

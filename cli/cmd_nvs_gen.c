@@ -90,14 +90,17 @@ static int fail_err(const esf_error *err)
     return CLI_EXIT_FAIL;
 }
 
-/* Read a keys file (4096 bytes as written by keygen / generate-key; CRC checked). */
+/* Read a keys file (4096 bytes as written by keygen / generate-key; CRC checked), or a bare
+ * 64-byte key (eky ‖ tky) like the reader commands accept. */
 static int load_key(const char *path, uint8_t key[64])
 {
     uint8_t *buf = NULL;
     size_t len;
     esf_error err;
     int rc = esf_file_read(path, &buf, &len, &err);
-    if (!rc)
+    if (!rc && len == ESF_NVS_XTS_KEY_LEN)
+        memcpy(key, buf, ESF_NVS_XTS_KEY_LEN);
+    else if (!rc)
         rc = esf_nvs_keys_parse(buf, len, key, path, &err);
     free(buf);
     return rc ? fail_err(&err) : 0;

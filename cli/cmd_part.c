@@ -339,8 +339,12 @@ static int part_check(int argc, char **argv)
     esf_part_keywords *kw = NULL;
     bool is_csv;
     uint8_t bin[ESF_PART_TABLE_MAX_LEN];
-    if ((rc = load_any(&a, a.pos[0], &t, &kw, &is_csv, &err)) == ESF_OK &&
-        (rc = check_table(&a, t, bin, &err)) == ESF_OK && !a.quiet) {
+    if ((rc = load_any(&a, a.pos[0], &t, &kw, &is_csv, &err)) == ESF_OK && !is_csv && !t->has_md5 &&
+        !a.o.disable_md5)
+        /* partition-table.md §2.4: the bootloader accepts it, the application-side loader not */
+        esf_warn_loc(a.o.warn, a.pos[0], 0, 0,
+                     "no MD5 row: apps built with CONFIG_PARTITION_TABLE_MD5=y (the default) refuse this table");
+    if (rc == ESF_OK && (rc = check_table(&a, t, bin, &err)) == ESF_OK && !a.quiet) {
         int64_t end = 0;
         for (size_t i = 0; i < t->count; i++)
             if (t->entries[i].offset + t->entries[i].size > end)

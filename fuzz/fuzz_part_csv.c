@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             long_name |= strlen(n) > ESF_PART_NAME_LEN;
             /* a name like "$z" (from a line starting with a space) renders a row the reference's
              * own parser refuses as an unknown variable: no round trip to check */
-            unrenderable |= n[0] == '$' && (n[1] == '_' || (n[1] | 0x20) >= 'a' && (n[1] | 0x20) <= 'z');
+            unrenderable |= n[0] == '$' && (n[1] == '_' || ((n[1] | 0x20) >= 'a' && (n[1] | 0x20) <= 'z'));
         }
         fuzz_assert(!(strict && long_name));
         (void)esf_part_table_verify(t, &o, &err);

@@ -64,3 +64,24 @@ echo "wrote $out/fctry.bin ($(wc -c < "$out/fctry.bin") bytes); the same bytes a
 "$ESPFORGE" nvs encrypt "$out/fctry.bin" "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
 "$ESPFORGE" nvs check "$out/fctry_enc.bin" --key "$out/fctry_keys.bin"
 echo "encrypted: $out/fctry_enc.bin with keys $out/fctry_keys.bin (flash the keys to nvs_keys, encrypted)"
+# --- mass production: factory NVS images ('fctry', 0x6000) for 100 smart plugs
+echo
+echo "== mass production: 100 devices (serial, EC key and certificate made with openssl), espforge mfg gen"
+mfg=$out/mfg
+rm -rf "$mfg" && mkdir -p "$mfg/certs"
+echo "serial_no,cert,priv_key" > "$mfg/values.csv"
+for i in $(seq 1 100); do
+  sn=$(printf 'SP%06d' "$i")
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/O=Smart Plug Inc./CN=$sn" -keyout "$mfg/certs/$sn.key" -out "$mfg/certs/$sn.crt" 2>/dev/null
+  echo "$sn,$mfg/certs/$sn.crt,$mfg/certs/$sn.key" >> "$mfg/values.csv"
+done
+"$ESPFORGE" mfg gen examples/smart-plug/mfg_gen_config.csv "$mfg/values.csv" plug 0x6000 \
+  --fileid serial_no --outdir "$mfg/factory"
+echo "manifest ($mfg/factory/manifest.csv), first lines:"
+head -4 "$mfg/factory/manifest.csv"
+echo "a rerun keeps what the manifest vouches for:"
+"$ESPFORGE" mfg gen examples/smart-plug/mfg_gen_config.csv "$mfg/values.csv" plug 0x6000 \
+  --fileid serial_no --outdir "$mfg/factory" --json | grep -E '"(devices|written|skipped)"'
+echo "one device's image, dumped:"
+"$ESPFORGE" nvs dump "$mfg/factory/bin/plug-SP000042.bin" | cut -c1-110 | head -20

@@ -115,6 +115,8 @@ int esf_csv_open_mem(esf_csv **out, const char *data, size_t len, const char *so
 
 const char *esf_csv_source(const esf_csv *r) { return r ? r->source : ""; }
 
+size_t esf_csv_offset(const esf_csv *r) { return r ? r->pos : 0; }
+
 /* Next physical line: [*start, *start + *n), `*nl` true if it had a terminator. 0 at end. */
 static int next_line(esf_csv *r, const char **start, size_t *n, bool *nl)
 {

@@ -154,9 +154,9 @@ static const unsigned char *line_end(const unsigned char *s, const unsigned char
 typedef struct text_src {
     const char *data;      /* what the CSV reader parses */
     size_t len;
-    char *copy;            /* filtered copy (owned) or NULL */
-    void *map;             /* mmap of the file (owned) or NULL */
+    void *map;             /* mapping of the file, or of the filtered copy (owned) or NULL */
     size_t map_len;
+    size_t released;       /* bytes at the start of the mapping given back (text_src_release) */
     uint8_t *owned;        /* esf_file_read buffer or NULL */
     uint32_t *dropped;     /* physical line numbers dropped, ascending */
     size_t ndropped;
@@ -165,13 +165,25 @@ typedef struct text_src {
 
 static void text_src_free(text_src *t)
 {
-    free(t->copy);
     if (t->map)
         munmap(t->map, t->map_len);
     free(t->owned);
     free(t->dropped);
     free(t->path);
     memset(t, 0, sizeof *t);
+}
+
+/* Streaming: give the pages before byte `off` of a mapped text back to the system (they are
+ * read again from the file if a later pass needs them), so memory stays flat however many
+ * devices the values file holds. */
+static void text_src_release(text_src *t, size_t off)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!t->map || pg <= 0 || off < t->released + ((size_t)4 << 20))
+        return;
+    size_t to = off / (size_t)pg * (size_t)pg;
+    madvise((char *)t->map + t->released, to - t->released, MADV_DONTNEED);
+    t->released = to;
 }
 
 /* Physical line of line `l` of the filtered text. */
@@ -187,9 +199,16 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
     const unsigned char *s = (const unsigned char *)data, *end = s + len, *next;
     uint32_t line = 1;
     size_t cap = 0;
-    /* first scan: any blank line? */
+    /* first scan: blank lines, and UTF-8 (the reference opens the inputs as UTF-8 text) */
+    bool mapped = t->map && data == t->map;
     for (const unsigned char *p = s; p < end; p = next, line++) {
         const unsigned char *e = line_end(p, end, &next);
+        size_t bad = esf_utf8_check(p, (size_t)(e - p));
+        if (bad != (size_t)(e - p))
+            return esf_error_loc(err, ESF_ERR_PARSE, t->path, line, (uint32_t)bad + 1,
+                                 "invalid UTF-8 (byte 0x%02x)", p[bad]);
+        if (mapped)
+            text_src_release(t, (size_t)(next - s));
         if (line_is_blank(p, e)) {
             if (t->ndropped == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -201,13 +220,20 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
             t->dropped[t->ndropped++] = line;
         }
     }
+    if (mapped) {  /* the scan is done: give the rest back too, the parser streams */
+        madvise(t->map, t->map_len, MADV_DONTNEED);
+        t->released = 0;
+    }
     if (!t->ndropped) {
         t->data = data;
         t->len = len;
         return ESF_OK;
     }
-    if (!(t->copy = malloc(len + 1)))
-        return esf_error_set(err, ESF_ERR_NO_MEM, "%s: filtering blank lines", t->path);
+    /* the filtered text goes to an unlinked temporary file, mapped like the input (not to the
+     * heap: memory stays flat for large values files) */
+    FILE *tmp = tmpfile();
+    if (!tmp)
+        return esf_error_loc(err, ESF_ERR_IO, t->path, 0, 0, "temporary file: %s", strerror(errno));
     size_t o = 0, di = 0;
     line = 1;
     for (const unsigned char *p = s; p < end; p = next, line++) {
@@ -216,33 +242,29 @@ static int text_src_filter(text_src *t, const char *data, size_t len, esf_error 
             di++;
             continue;
         }
-        memcpy(t->copy + o, p, (size_t)(next - p));
+        if (fwrite(p, 1, (size_t)(next - p), tmp) != (size_t)(next - p))
+            break;
         o += (size_t)(next - p);
+        if (mapped)
+            text_src_release(t, (size_t)(next - s));
     }
-    t->copy[o] = '\0';
-    t->data = t->copy;
+    void *m = NULL;
+    if (fflush(tmp) == 0 && !ferror(tmp) && o) {
+        m = mmap(NULL, o, PROT_READ, MAP_PRIVATE, fileno(tmp), 0);
+        if (m == MAP_FAILED)
+            m = NULL;
+    }
+    fclose(tmp);
+    if (o && !m)
+        return esf_error_loc(err, ESF_ERR_IO, t->path, 0, 0, "temporary file: %s", strerror(errno));
+    /* the input's own mapping is not needed any more */
+    if (t->map)
+        munmap(t->map, t->map_len);
+    t->map = m;
+    t->map_len = o;
+    t->data = m ? m : "";
     t->len = o;
     return ESF_OK;
-}
-
-/* The inputs are UTF-8 text (the reference opens them with encoding='utf-8'). */
-static int text_src_check_utf8(const text_src *t, esf_error *err)
-{
-    size_t bad = esf_utf8_check((const uint8_t *)t->data, t->len);
-    if (bad == t->len)
-        return ESF_OK;
-    uint32_t line = 1, col = 1;
-    for (size_t i = 0; i < bad; i++) {
-        char c = t->data[i];
-        if (c == '\n' || (c == '\r' && !(i + 1 < bad && t->data[i + 1] == '\n'))) {
-            line++;
-            col = 1;
-        } else if (c != '\r') {
-            col++;
-        }
-    }
-    return esf_error_loc(err, ESF_ERR_PARSE, t->path, text_src_line(t, line), col,
-                         "invalid UTF-8 (byte 0x%02x)", (unsigned char)t->data[bad]);
 }
 
 /* Load `path` (mapped when large), filter it, check it is UTF-8. */
@@ -272,15 +294,13 @@ static int text_src_open(text_src *t, const char *path, bool map, esf_error *err
             t->map_len = (size_t)st.st_size;
         }
         close(fd);
-        int rc = text_src_filter(t, t->map ? t->map : "", t->map_len, err);
-        return rc < 0 ? rc : text_src_check_utf8(t, err);
+        return text_src_filter(t, t->map ? t->map : "", t->map_len, err);
     }
     size_t len = 0;
     int rc = esf_file_read(path, &t->owned, &len, err);
     if (rc < 0)
         return rc;
-    rc = text_src_filter(t, (const char *)t->owned, len, err);
-    return rc < 0 ? rc : text_src_check_utf8(t, err);
+    return text_src_filter(t, (const char *)t->owned, len, err);
 }
 
 /* ------------------------------------------------------------------ config file */
@@ -747,6 +767,7 @@ static int values_open(run_state *s, esf_error *err)
             return rc;
     }
     esf_csv_opts co = { .skip_hash_lines = false };
+    s->vals.released = 0;
     int rc = esf_csv_open_mem(&s->vcsv, s->vals.data, s->vals.len, r->o->values_path, &co, err);
     if (rc < 0)
         return rc;
@@ -787,6 +808,7 @@ static int produce(run_state *s, job *j, uint64_t index, bool pass2, esf_error *
         if (rc <= 0)
             return rc;
     } while (row.nfields == 0);
+    text_src_release(&s->vals, esf_csv_offset(s->vcsv));
     job_clear(j);
     j->index = index;
     j->line = text_src_line(&s->vals, row.line);
@@ -1142,47 +1164,57 @@ static int plain_digest(const uint8_t *img, size_t len, uint8_t out[32])
     return esf_sha256_end(c, out);
 }
 
-/* Resume check: the image on disk is the manifest's and still what these inputs give. */
-static bool can_skip(worker *w, job *j, const uint8_t *img, size_t len)
+static int write_file(job *j, const char *path, const void *data, size_t len);
+
+/* Read the image on disk into w->old. Returns its length, or SIZE_MAX if unreadable. */
+static size_t read_old(worker *w, const job *j)
 {
-    run *r = w->r;
-    const esf_mfg_opts *o = r->o;
-    if (!j->have_old || (o->key_mode == ESF_MFG_KEY_NONE && esf_sha256(img, len, j->plain_sha) < 0) ||
-        memcmp(j->old_plain, j->plain_sha, 32))
-        return false;
     FILE *fp = fopen(j->bin_path, "rb");
     if (!fp)
-        return false;
-    size_t n = fread(w->old, 1, (size_t)o->size + 1, fp);
+        return SIZE_MAX;
+    size_t n = fread(w->old, 1, (size_t)w->r->o->size + 1, fp);
     fclose(fp);
+    return n;
+}
+
+/* Resume, fresh keys: the manifest's plain digest equals this run's, the image on disk still has
+ * the manifest's SHA-256 and its key file is there. Then the old image and key stay. */
+static bool can_skip_fresh(worker *w, job *j)
+{
+    run *r = w->r;
     uint8_t sha[32];
-    if (esf_sha256(w->old, n, sha) < 0 || memcmp(sha, j->old_sha, 32))
+    if (!j->have_old || memcmp(j->old_plain, j->plain_sha, 32) || !j->old_key || !j->old_key[0])
         return false;
-    if (o->key_mode == ESF_MFG_KEY_NONE || o->key_mode == ESF_MFG_KEY_INPUT ||
-        o->key_mode == ESF_MFG_KEY_HMAC_INPUT) {
-        /* deterministic: the new image must be the same bytes */
-        uint8_t *tmp = w->old;
-        memcpy(tmp, img, len);
-        if (o->key_mode != ESF_MFG_KEY_NONE &&
-            esf_nvs_encrypt_image(tmp, len, o->key_mode == ESF_MFG_KEY_INPUT ? o->key : r->derived_key, NULL) < 0)
-            return false;
-        if (esf_sha256(tmp, len, sha) < 0 || memcmp(sha, j->old_sha, 32))
-            return false;
+    size_t n = read_old(w, j);
+    if (n == SIZE_MAX || esf_sha256(w->old, n, sha) < 0 || memcmp(sha, j->old_sha, 32))
+        return false;
+    char *kp = xasprintf("%s%s", r->pre, j->old_key);
+    if (!kp || !file_exists(kp)) {
+        free(kp);
+        return false;
     }
-    if (o->key_mode >= ESF_MFG_KEY_GEN) {
-        if (!j->old_key || !j->old_key[0])
-            return false;
-        char *kp = xasprintf("%s%s", r->pre, j->old_key);
-        bool ok = kp && file_exists(kp);
-        if (ok) {
-            free(j->key_path);
-            j->key_path = kp;
-        } else {
-            free(kp);
-        }
-        return ok;
-    }
+    free(j->key_path);
+    j->key_path = kp;
     return true;
+}
+
+/* Resume, deterministic images (plain or one key): the new image has the manifest's SHA-256 and
+ * the file on disk holds exactly these bytes. */
+static bool can_skip_same(worker *w, job *j, const uint8_t *img, size_t len)
+{
+    if (!j->have_old || memcmp(j->old_sha, j->sha, 32))
+        return false;
+    size_t n = read_old(w, j);
+    return n == len && !memcmp(w->old, img, len);
+}
+
+static void keep_old(worker *w, job *j)
+{
+    j->skipped = true;
+    memcpy(j->sha, j->old_sha, 32);
+    memcpy(j->plain_sha, j->old_plain, 32);
+    if (!w->r->o->no_csv && !file_exists(j->csv_path))
+        write_file(j, j->csv_path, w->text.p, w->text.len);
 }
 
 static int write_file(job *j, const char *path, const void *data, size_t len)
@@ -1212,17 +1244,16 @@ static void process(worker *w, job *j, int pass)
     if (pass == 1)
         return;
     uint8_t *img = w->img;
-    /* plain images: the image's own SHA-256 is computed below and serves as the digest */
-    if (o->key_mode != ESF_MFG_KEY_NONE && plain_digest(img, len, j->plain_sha) < 0) {
+    bool fresh = o->key_mode >= ESF_MFG_KEY_GEN;
+    /* fresh keys: the image bytes change every run, so resume decisions use a digest of the
+     * plain image; deterministic images are identified by their own SHA-256 */
+    if (fresh && plain_digest(img, len, j->plain_sha) < 0) {
         j->rc = esf_error_set(&j->err, ESF_ERR_CRYPTO, "SHA-256 failed");
         j->fatal = true;
         return;
     }
-    if (o->resume && can_skip(w, j, img, len)) {
-        j->skipped = true;
-        memcpy(j->sha, j->old_sha, 32);
-        if (!o->no_csv && !file_exists(j->csv_path))
-            write_file(j, j->csv_path, w->text.p, w->text.len);
+    if (fresh && o->resume && can_skip_fresh(w, j)) {
+        keep_old(w, j);
         return;
     }
     uint8_t key[64], hkey[32];
@@ -1259,8 +1290,13 @@ static void process(worker *w, job *j, int pass)
         j->fatal = true;
         return;
     }
-    if (!k)
+    if (!fresh) {
         memcpy(j->plain_sha, j->sha, 32);
+        if (o->resume && can_skip_same(w, j, img, len)) {
+            keep_old(w, j);
+            return;
+        }
+    }
     if (!o->no_csv && write_file(j, j->csv_path, w->text.p, w->text.len) < 0)
         return;
     if (j->hmac_path && write_file(j, j->hmac_path, hkey, sizeof hkey) < 0)
@@ -1475,6 +1511,7 @@ static void old_manifest_match(run *r, job *j)
                 r->old_eof = true;
                 return;
             }
+            text_src_release(&r->old_src, esf_csv_offset(r->old_csv));
             if (row.nfields != 6)
                 continue;
             raw_row_free(&r->old_row);
@@ -1607,8 +1644,10 @@ static int run_pass(engine *e, int pass, esf_mfg_stats *st, manifest_out *m, esf
     r->names_len = 0;
     if (r->names)
         memset(r->names, 0, r->names_cap * sizeof *r->names);
+    pthread_mutex_lock(&e->mu);  /* the workers are idle, but they read these under the lock */
     e->pass = pass;
     e->produced = e->taken = e->ndone = e->consumed = 0;
+    pthread_mutex_unlock(&e->mu);
     uint64_t produced = 0, consumed = 0, failed = 0;
     bool input_done = false, stop = false;
     int result = ESF_OK;

@@ -316,6 +316,56 @@ static size_t km_suffix(const char *v, size_t n, int64_t *mult)
     return 0;
 }
 
+/* First code points of the 65 blocks of ten non-ASCII decimal digits (Unicode category Nd, as of
+ * Unicode 14.0, the Python 3.11 the reference runs on): Python's int() accepts them. */
+static const uint32_t nd_blocks[] = {
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
+    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
+    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
+    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+};
+
+/* Decode one UTF-8 character of valid text at p; *cp gets it. Returns its length. */
+static size_t utf8_next(const char *p, const char *end, uint32_t *cp)
+{
+    unsigned char c = (unsigned char)*p;
+    size_t k = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    uint32_t v = k == 0 ? c : k == 1 ? (c & 0x1Fu) : k == 2 ? (c & 0x0Fu) : (c & 0x07u);
+    for (size_t i = 1; i <= k && p + i < end; i++)
+        v = (v << 6) | ((unsigned char)p[i] & 0x3Fu);
+    *cp = v;
+    return k + 1;
+}
+
+/* What Python's int() does before parsing: non-ASCII decimal digits become ASCII digits and
+ * Unicode spaces become ' '; any other non-ASCII character makes the text invalid (-1). */
+static int int_text_to_ascii(const char *b, const char *e, char *out, size_t cap, size_t *olen)
+{
+    size_t o = 0;
+    while (b < e) {
+        if (o + 1 >= cap)
+            return -1;
+        size_t sp = space_at(b, e);
+        if ((unsigned char)*b < 0x80 || sp) {
+            out[o++] = sp && (unsigned char)*b >= 0x80 ? ' ' : *b;
+            b += sp ? sp : 1;
+            continue;
+        }
+        uint32_t cp;
+        b += utf8_next(b, e, &cp);
+        size_t i = 0;
+        while (i < sizeof nd_blocks / sizeof nd_blocks[0] && !(cp >= nd_blocks[i] && cp < nd_blocks[i] + 10))
+            i++;
+        if (i == sizeof nd_blocks / sizeof nd_blocks[0])
+            return -1;
+        out[o++] = (char)('0' + (cp - nd_blocks[i]));
+    }
+    *olen = o;
+    return 0;
+}
+
 /* parse_int(v, keywords) of the reference. */
 static int parse_int_kw(row_ctx *c, const field *f, const char *v, size_t n, part_kwlist kws,
                         int64_t *out)
@@ -336,8 +386,18 @@ static int parse_int_kw(row_ctx *c, const field *f, const char *v, size_t n, par
     const char *b = v, *e = v + n;
     py_strip(&b, &e);
     int64_t x;
-    int rc = esf_parse_int_n(b, (size_t)(e - b), &x, NULL);
-    if (rc == ESF_OK && b < e && memchr(b, '\0', (size_t)(e - b)) == NULL) {
+    char small[128];
+    size_t alen = 0, cap = (size_t)(e - b) + 1;
+    char *ascii = cap <= sizeof small ? small : malloc(cap);
+    int rc = ascii ? ESF_ERR_PARSE : ESF_ERR_NO_MEM;
+    if (ascii && b < e && !memchr(b, '\0', (size_t)(e - b)) &&
+        int_text_to_ascii(b, e, ascii, cap, &alen) == 0)
+        rc = esf_parse_int_n(ascii, alen, &x, NULL);
+    if (ascii != small)
+        free(ascii);
+    if (rc == ESF_ERR_NO_MEM)
+        return row_err(c, rc, f, false, "out of memory");
+    if (rc == ESF_OK) {
         if (x > PART_BIG || x < -PART_BIG)
             return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range" PART_CRASH_NOTE, (int)f->len, f->p);
         *out = x;

@@ -130,12 +130,15 @@ static void test_numbers(void **state)
         { "24_576", 24576, NULL }, { "0x_6000", 0x6000, NULL }, { "0X1000", 0x1000, NULL },
         { "4096", 4096, NULL }, { "0x1000 K", 0x400000, NULL }, { "0b1000000000000", 4096, NULL },
         { "0o10000", 4096, NULL }, { "1\xe2\x84\xaa", 1024, NULL } /* KELVIN SIGN lowers to k */,
+        { "\xef\xbc\x94K", 4096, NULL } /* FULLWIDTH DIGIT FOUR: Python's int() takes it */,
+        { "0x0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+          "000000000000000000000000000000000000000000000000001000", 4096, NULL },
         { "010", 0, "Invalid field value 010" }, { "1.5M", 0, "Invalid field value 1.5" },
         { "0x6000x", 0, "Invalid field value 0x6000x" }, { "k", 0, "Invalid field value " },
         { "1kkkkkkk", 0, "out of range" }, { "99999999999999999999", 0, "out of range" },
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        char csv[128];
+        char csv[512];
         snprintf(csv, sizeof csv, "x, 0x40, 0, 0x10000, %s", cases[i].size);
         esf_part_table *t = NULL;
         esf_error err;

@@ -52,6 +52,10 @@ int esf_csv_open_mem(esf_csv **out, const char *data, size_t len, const char *so
  *  end of input ends there (Python non-strict behaviour). */
 int esf_csv_next(esf_csv *r, esf_csv_row *row, esf_error *err);
 
+/** Bytes of the input consumed so far (the start of the next physical line to read). Everything
+ *  before it is no longer looked at: a caller streaming a mapped file may release those pages. */
+size_t esf_csv_offset(const esf_csv *r);
+
 /** The source name given to esf_csv_open_mem. */
 const char *esf_csv_source(const esf_csv *r);
 

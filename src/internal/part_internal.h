@@ -47,6 +47,14 @@ size_t part_utf8_valid_prefix(const uint8_t *s, size_t n);
 void part_warn_own(const esf_warn_sink *sink, const char *source, uint32_t line, uint32_t column,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/** Set `err` (code, message) placed at entry `e` of `t`: its CSV line/column or binary offset. */
+int part_entry_err(esf_error *err, int code, const esf_part_table *t, const esf_part_entry *e,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** A reference "critical"/WARNING line (code ESF_OK) placed at entry `e` (may be NULL). */
+void part_entry_warn(const esf_part_opts *o, const esf_part_table *t, const esf_part_entry *e,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /** Appended to every message about input on which gen_esp32part.py crashes (traceback) rather
  *  than printing an error; the drop-in twin uses it to tell its own messages from the
  *  reference's texts. */

@@ -122,6 +122,15 @@ stage m03_encrypted_v2 kg
 [ -e "$T/kg/o/csv" ] && fail "--no-csv: csv/ written"
 [ "$(stat -c %s "$T/kg/o/keys/keys-enc-1.bin")" = 4096 ] || fail "keygen: key file size"
 grep -q ',keys/keys-enc-2.bin,' "$T/kg/o/manifest.csv" || fail "keygen: manifest lacks the key file"
+# resume with fresh keys: images and keys are kept; a lost key file makes that device regenerate
+k1=$(sha256sum < "$T/kg/o/keys/keys-enc-1.bin")
+out=$(cd "$T/kg" && "$ESPFORGE" mfg gen config.csv values.csv enc 0x5000 --keygen --no-csv --outdir o --json 2>/dev/null)
+echo "$out" | grep -q '"skipped":[[:space:]]*3' || fail "keygen resume: want 3 kept: $out"
+[ "$(sha256sum < "$T/kg/o/keys/keys-enc-1.bin")" = "$k1" ] || fail "keygen resume: key file changed"
+rm "$T/kg/o/keys/keys-enc-3.bin"
+out=$(cd "$T/kg" && "$ESPFORGE" mfg gen config.csv values.csv enc 0x5000 --keygen --no-csv --outdir o --json 2>/dev/null)
+echo "$out" | grep -q '"written":[[:space:]]*1' || fail "keygen resume: lost key not regenerated: $out"
+[ -f "$T/kg/o/keys/keys-enc-3.bin" ] || fail "keygen resume: key file not rewritten"
 
 # 7. usage errors
 "$ESPFORGE" mfg_gen generate a.csv > /dev/null 2>&1; [ $? = 2 ] || fail "twin: missing args want exit 2"

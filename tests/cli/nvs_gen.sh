@@ -78,6 +78,9 @@ grep -q "Created NVS decrypted binary: ===> $d/dec.bin" "$d/out.txt" && ok || ba
 "$E" nvs gen "$src/input.csv" "$d/enc3.bin" --size 16K --key "$src/keys.bin" 2>/dev/null
 (cd "$d" && "$E" nvs gen input.csv enc3.bin --size 16K --key keys.bin) &&
     cmp -s "$d/enc3.bin" "$src/expected.bin" && ok || bad "n21: native gen --key"
+head -c 64 "$src/keys.bin" >"$d/bare.bin"
+"$E" nvs decrypt "$src/expected.bin" "$d/dec3.bin" --key "$d/bare.bin" &&
+    cmp -s "$d/dec3.bin" "$src/expected_plain.bin" && ok || bad "bare 64-byte key accepted"
 # the symlink name runs the twin
 if [ -n "${ESF_BIN_DIR:-}" ] && [ -x "$ESF_BIN_DIR/nvs_partition_gen" ]; then
     (cd "$d" && "$ESF_BIN_DIR/nvs_partition_gen" encrypt input.csv viasym.bin 0x4000 --inputkey keys.bin >/dev/null) &&
@@ -94,6 +97,25 @@ dd if="$src/expected_plain.bin" of="$img" bs=4096 seek=9 conv=notrunc 2>/dev/nul
 cmp -s <(head -c 36864 "$img") <(head -c 36864 "$tmp/flash_enc.bin") && ok || bad "bytes before the NVS region changed"
 "$E" nvs decrypt "$tmp/flash_enc.bin" "$tmp/flash_dec.bin" --key "$src/keys.bin" --offset 0x9000 --size 16K &&
     cmp -s "$tmp/flash_dec.bin" "$img" && ok || bad "decrypt at --offset"
+
+# ---- --partition LABEL: the smart-plug table at 0x8000 of a 4 MiB flash image, fctry at 0x340000
+if [ -n "${ESF_SRC:-}" ] && "$E" part gen -q "$ESF_SRC/examples/smart-plug/partitions.csv" "$tmp/pt.bin" 2>/dev/null; then
+    fl="$tmp/flash4m.bin"
+    head -c 4194304 /dev/zero | tr '\0' '\377' >"$fl"
+    dd if="$tmp/pt.bin" of="$fl" bs=4096 seek=8 conv=notrunc 2>/dev/null
+    dd if="$src/expected_plain.bin" of="$fl" bs=4096 seek=$((0x340)) conv=notrunc 2>/dev/null
+    "$E" nvs encrypt "$fl" "$tmp/fl_enc.bin" --key "$src/keys.bin" --partition fctry &&
+        dd if="$tmp/fl_enc.bin" bs=4096 skip=$((0x340)) count=4 2>/dev/null | cmp -s - "$src/expected.bin" &&
+        cmp -s <(head -c $((0x340000)) "$fl") <(head -c $((0x340000)) "$tmp/fl_enc.bin") && ok ||
+        bad "encrypt --partition fctry"
+    "$E" nvs decrypt "$tmp/fl_enc.bin" "$tmp/fl_dec.bin" --key "$src/keys.bin" --partition fctry &&
+        cmp -s "$tmp/fl_dec.bin" "$fl" && ok || bad "decrypt --partition fctry"
+    "$E" nvs encrypt "$fl" "$tmp/x.bin" --key "$src/keys.bin" --partition ota_0 2>"$tmp/e.txt"
+    [ $? = 1 ] && grep -q "not an NVS partition" "$tmp/e.txt" && [ ! -e "$tmp/x.bin" ] && ok ||
+        bad "--partition of an app slot refused"
+    "$E" nvs encrypt "$fl" "$tmp/x.bin" --key "$src/keys.bin" --partition nope 2>"$tmp/e.txt"
+    [ $? = 1 ] && grep -q "no partition 'nope'" "$tmp/e.txt" && ok || bad "--partition unknown label"
+fi
 
 # ---- key files
 src="$ESF_DATA/nvs/n22_generate_key_hmac"
