@@ -212,6 +212,13 @@ static int report(int rc, const esf_error *err)
     return cli_report(rc, err, CLI_EXIT_FAIL);
 }
 
+/* CSV text has no NUL and no 0xFF byte (not UTF-8); a flash image has plenty of both. */
+static bool looks_like_text(const uint8_t *buf, size_t len)
+{
+    size_t n = len < 0x10000 ? len : 0x10000;
+    return !memchr(buf, 0x00, n) && !memchr(buf, 0xFF, n);
+}
+
 /* Load a table from a CSV, a table binary or a whole flash image (table at --offset, default
  * 0x8000). *kw receives the extra-subtype keywords (caller frees). */
 static int load_any(part_args *a, const char *path, esf_part_table **t, esf_part_keywords **kw,
@@ -240,7 +247,7 @@ static int load_any(part_args *a, const char *path, esf_part_table **t, esf_part
     *is_csv = false;
     if (table_bin) {
         rc = esf_part_table_decode(t, buf, len, path, &a->o, err);
-    } else if (len > ESF_PART_TABLE_SECTOR) {
+    } else if (len > ESF_PART_TABLE_SECTOR && !looks_like_text(buf, len)) {
         int64_t at = a->offset_given ? a->o.table_offset : ESF_PART_DEFAULT_OFFSET;
         a->o.table_offset = at;
         if (at < 0 || (uint64_t)at >= len)

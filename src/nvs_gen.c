@@ -725,6 +725,7 @@ static bool starts(const char *s, size_t n, const char *pre)
 static int blob_fill(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
                      size_t enclen, pyval *out, esf_error *err)
 {
+    *out = v;
     bool sz = starts(enc, enclen, "blob_sz_fill");
     size_t i = sz ? 12 : 9;
     uint64_t n = 0;
@@ -776,6 +777,10 @@ static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, co
                        size_t enclen, esf_error *err)
 {
     int rc;
+    if (v.kind == PV_NONE) {  /* (also keeps GCC's may-be-uninitialized analysis quiet) */
+        v.p = NULL;
+        v.len = 0;
+    }
     if (!enc)
         return fail(g, err, ESF_ERR_PARSE, C_ENC, "missing encoding cell (AttributeError in the reference)");
     bool decoded = false;
@@ -816,7 +821,7 @@ static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, co
             return fail(g, err, ESF_ERR_PARSE, C_VALUE,
                         "base64 value: string argument should contain only ASCII characters "
                         "(ValueError in the reference)");
-        size_t n;
+        size_t n = 0;
         if ((rc = a2b_base64(g, v.p, v.len, &n, err)))
             return rc;
         v = (pyval){ PV_BYTES, g->scratch, n };
@@ -845,9 +850,10 @@ static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, co
     for (size_t i = 0; i < ll; i++)
         low[i] = (char)(enc[i] >= 'A' && enc[i] <= 'Z' ? enc[i] + 32 : enc[i]);
     low[ll] = 0;
-    bool var = !strcmp(low, "string") || !strcmp(low, "binary") || !strcmp(low, "hex2bin") ||
-               !strcmp(low, "base64");
-    bool prim = !var && enclen == ll && prim_type(low);
+    bool plain = enclen == ll && !memchr(enc, 0, enclen);  /* no NUL, not cut */
+    bool var = plain && (!strcmp(low, "string") || !strcmp(low, "binary") ||
+                         !strcmp(low, "hex2bin") || !strcmp(low, "base64"));
+    bool prim = plain && !var && prim_type(low);
     if (var && !decoded && strcmp(low, "binary")) {
         if (!g->opts.compat)
             return fail(g, err, ESF_ERR_UNSUPPORTED, C_ENC,
