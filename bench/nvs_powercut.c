@@ -346,6 +346,10 @@ static void verify(sweep *sw, esf_flash *ram)
             if (!same_value(&got, old) && !same_value(&got, nv)) {
                 sw->c.torn++;
                 report(sw, "torn", slot);
+                if (sw->verbose)
+                    fprintf(stderr, "  recovery cut %d: got type 0x%02x len %zu, old 0x%02x/%zu, "
+                            "new 0x%02x/%zu\n", sw->nested, got.type, got.len, old->type,
+                            old->len, nv->type, nv->len);
             }
         }
         free(got.data);

@@ -592,8 +592,13 @@ int esf_nvs_get_blob(esf_nvs_handle *h, const char *key, void *buf, size_t *len)
     size_t off = 0;
     for (unsigned c = start; c < (unsigned)start + count; c++) {
         uint32_t cl = nvs_find(s, h->ns, key, (uint8_t)c, ESF_NVS_TYPE_BLOB_DATA, NVS_NO_LOC);
-        if (cl == NVS_NO_LOC || !payload_ok(s, cl))
+        if (cl == NVS_NO_LOC || !payload_ok(s, cl)) {
+            /* the blob is lost: drop its index and remaining chunks too (ESP-IDF erases only the
+             * bad chunk; the next load would then drop the index) */
+            if (!s->broken)
+                nvs_erase_item_family(s, idx, false);
             return ESF_ERR_NOT_FOUND;
+        }
         size_t n = esf_le16(nvs_loc_ent(s, cl) + 24);
         if (n > size - off)
             return ESF_ERR_NOT_FOUND;

@@ -138,6 +138,13 @@ static int walk_page(esf_nvs *s, uint32_t p)
         for (unsigned k = 1; k < span; k++)
             if (nvs_estate(s, p, i + k) != ESF_NVS_ENTRY_WRITTEN)
                 whole = false;
+        /* On the ACTIVE page a torn ERASED mark of stray entries (11 -> 00 cut half-way) can read
+         * back as WRITTEN (10), making the complete header of an interrupted string or chunk look
+         * like a whole item: its payload CRC tells. ESP-IDF checks it only when the value is read
+         * (and then the newer broken copy has already replaced the old value). */
+        if (whole && active && span > 1 &&
+            esf_nvs_crc(e + 32, esf_le16(e + 24)) != esf_le32(e + 28))
+            whole = false;
         if (!whole) {
             if ((rc = nvs_set_states(s, p, i, span, ESF_NVS_ENTRY_ERASED, !s->ro)) != ESF_OK)
                 return rc;
@@ -191,7 +198,8 @@ static bool older_copy(esf_nvs *s, uint32_t loc, void *vctx)
 }
 
 /* F: the last item of the newest page may be an update whose old copy was not erased yet: erase
- * the oldest other item with the same (ns, key, chunk), whatever its type (Q3 fixed). */
+ * every other item with the same (ns, key, chunk), whatever its type (Q3 fixed), outside FREEING
+ * pages. */
 static int drop_interrupted_duplicate(esf_nvs *s)
 {
     uint32_t newest = s->used[s->nused - 1];
@@ -201,9 +209,15 @@ static int drop_interrupted_duplicate(esf_nvs *s)
     const uint8_t *e = nvs_loc_ent(s, last);
     char key[16];
     nvs_entry_key(e, key);
-    dup_ctx c = {.except = last, .best = NVS_NO_LOC};
-    nvs_find_if(s, e[0], key, e[3], older_copy, &c);
-    return c.best == NVS_NO_LOC ? ESF_OK : nvs_erase_at(s, c.best, false);
+    for (;;) {  /* normally one copy; damaged or legacy images may hold more */
+        dup_ctx c = {.except = last, .best = NVS_NO_LOC};
+        nvs_find_if(s, e[0], key, e[3], older_copy, &c);
+        if (c.best == NVS_NO_LOC)
+            return ESF_OK;
+        int rc = nvs_erase_at(s, c.best, false);
+        if (rc != ESF_OK)
+            return rc;
+    }
 }
 
 /* G: finish an interrupted garbage collection. */
@@ -361,13 +375,32 @@ static int load(esf_nvs *s, esf_error *err)
             goto flash_error;
         if (freeing >= 0 && (rc = finish_freeing(s, freeing, target)) != ESF_OK)
             goto flash_error;
+        /* Q4: ESP-IDF finishes one FREEING page per init; the algorithm never leaves two, but a
+         * damaged image may: finish them all so that the next load has nothing to do */
+        for (uint32_t k = 0; freeing >= 0 && k < s->nused; k++) {
+            uint32_t p = s->used[k];
+            if (s->pg[p].state == ESF_NVS_PAGE_FREEING) {
+                if ((rc = finish_freeing(s, (int32_t)p, -1)) != ESF_OK)
+                    goto flash_error;
+                k = (uint32_t)-1;  /* the used list changed: start over */
+            }
+        }
         if (s->nfree == 0)
             return esf_error_set(err, ESF_ERR_NO_SPACE,
                                  "NVS '%s': no free page (ESP_ERR_NVS_NO_FREE_PAGES); erase the "
                                  "partition or make it larger", s->part.label);
     }
     load_namespaces(s);
-    if ((rc = check_blobs(s)) != ESF_OK)
+    /* J, then F again until nothing changes: dropping orphan chunks can expose another last item
+     * (and F can orphan chunks), so that a second load never finds anything left to do */
+    for (uint64_t before = s->erasures;; before = s->erasures) {
+        if ((rc = check_blobs(s)) != ESF_OK)
+            goto flash_error;
+        if (s->ro || s->nused == 0 || (rc = drop_interrupted_duplicate(s)) != ESF_OK ||
+            s->erasures == before)
+            break;
+    }
+    if (rc != ESF_OK)
         goto flash_error;
     return ESF_OK;
 flash_error:

@@ -216,6 +216,7 @@ int nvs_erase_at(esf_nvs *s, uint32_t loc, bool purge)
     unsigned i = nvs_loc_entry(loc);
     uint8_t *e = nvs_ent(s, p, i);
     unsigned span = nvs_item_span(e);
+    s->erasures++;
     nvs_index_del(s, loc);
     int rc = nvs_set_states(s, p, i, span, ESF_NVS_ENTRY_ERASED, !s->ro);
     if (rc != ESF_OK || !purge || s->ro)
@@ -234,8 +235,10 @@ int nvs_erase_item_family(esf_nvs *s, uint32_t loc, bool purge)
     nvs_entry_key(e, key);
     int rc = nvs_erase_at(s, loc, purge);  /* the index first: the chunks become orphans */
     for (unsigned c = start; rc == ESF_OK && c < (unsigned)start + count && c < 0xFF; c++) {
-        uint32_t cl = nvs_find(s, ns, key, (uint8_t)c, ESF_NVS_TYPE_BLOB_DATA, NVS_NO_LOC);
-        if (cl != NVS_NO_LOC)
+        uint32_t cl;  /* every copy: a damaged image may hold a chunk twice */
+        while (rc == ESF_OK &&
+               (cl = nvs_find(s, ns, key, (uint8_t)c, ESF_NVS_TYPE_BLOB_DATA, NVS_NO_LOC)) !=
+                   NVS_NO_LOC)
             rc = nvs_erase_at(s, cl, purge);
     }
     return rc;
@@ -301,6 +304,8 @@ static int write_header(esf_nvs *s, uint32_t p)
     return prog(s, p * 4096u, hdr, 32);
 }
 
+static int dedup_page(esf_nvs *s, uint32_t p);
+
 int nvs_copy_items(esf_nvs *s, uint32_t from, uint32_t to)
 {
     unsigned j = 0;
@@ -336,6 +341,30 @@ int nvs_copy_items(esf_nvs *s, uint32_t from, uint32_t to)
         nvs_index_add(s, nvs_loc(to, j));
         i += span;
         j += span;
+    }
+    return s->dups ? dedup_page(s, to) : ESF_OK;
+}
+
+/* An older item with exactly the same (ns, key, chunk) as a later one on page p is erased: the
+ * ACTIVE-page rule of load (newest wins), applied when a copy brings duplicates from a FULL or
+ * FREEING page (legacy images) so that the next load has nothing left to change. */
+static int dedup_page(esf_nvs *s, uint32_t p)
+{
+    for (unsigned i = nvs_next_item(s, p, 0); i < NVS_EPP;) {
+        const uint8_t *e = nvs_ent(s, p, i);
+        unsigned span = nvs_item_span(e);
+        for (unsigned j = nvs_next_item(s, p, i + span); j < NVS_EPP;) {
+            const uint8_t *f = nvs_ent(s, p, j);
+            if (f[0] == e[0] && f[3] == e[3] &&
+                strncmp((const char *)f + 8, (const char *)e + 8, ESF_NVS_KEY_MAX) == 0) {
+                int rc = nvs_erase_at(s, nvs_loc(p, i), false);
+                if (rc != ESF_OK)
+                    return rc;
+                break;
+            }
+            j = nvs_next_item(s, p, j + nvs_item_span(f));
+        }
+        i = nvs_next_item(s, p, i + span);
     }
     return ESF_OK;
 }

@@ -85,6 +85,9 @@ grep -q '^vfs,data,littlefs,0x210000,1984K,$' layout.csv || bad "layout fs"
 "$E" part layout --flash-size 8MB --app-size 1800K -o layout.bin && "$E" part check layout.bin >/dev/null || bad "layout -o"
 "$E" part gen layout.csv layout2.bin -q && "$E" part layout --flash-size 4MB --ota 2 --fs littlefs -o layout3.bin &&
   cmp -s layout2.bin layout3.bin || bad "layout CSV and binary agree"
+# a CSV larger than a table sector is still read as CSV (not as a flash image)
+{ cat "$csv"; for i in $(seq 200); do echo "# padding comment $i, long enough to pass 4 KiB in the end"; done; } > big.csv
+"$E" part show --csv big.csv | cmp -s - "$ESF_DATA/partition/p02_two_ota/expected.csv" || bad "big CSV"
 # a binary without an MD5 row: accepted, with a warning about the application-side loader
 "$E" part check "$ESF_DATA/partition/p10_no_md5/expected.bin" >/dev/null 2>err || bad "check no-MD5 table"
 grep -q "no MD5 row" err || bad "no-MD5 warning"
