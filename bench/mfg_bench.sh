@@ -34,21 +34,24 @@ now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l; }
 rate() { echo "scale=0; $1 / $2" | bc -l; }
 
-declare -A R
+declare -A R C
 measure() {  # key devices dir cmd...   (best of REPEAT runs: the machine may be shared)
     local key=$1 n=$2 dir=$3; shift 3
-    local t0 t1 best=""
+    local best="" bestcpu=""
     for _ in $(seq "$REPEAT"); do
         rm -rf "$dir"
-        t0=$(now)
-        "$@" > /dev/null 2>&1 || { echo "FAILED: $*"; exit 1; }
-        t1=$(now)
-        local d; d=$(secs "$t0" "$t1")
+        /usr/bin/time -f "%e %U %S" -o "$BASE/time.txt" "$@" > /dev/null 2>&1 || { echo "FAILED: $*"; exit 1; }
+        local d cpu
+        read -r d u s < "$BASE/time.txt"
+        cpu=$(echo "$u + $s" | bc -l)
         if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
+        if [ -z "$bestcpu" ] || [ "$(echo "$cpu < $bestcpu" | bc -l)" = 1 ]; then bestcpu=$cpu; fi
         rm -f ./*_tmp*.csv
     done
     R[$key]=$best
-    printf '%-28s %6d devices %8.3f s %9.0f devices/s\n' "$key" "$n" "${R[$key]}" "$(echo "$n / ${R[$key]}" | bc -l)"
+    C[$key]=$bestcpu
+    printf '%-22s %6d devices %7.3f s wall %9.0f devices/s | %7.3f s CPU %9.0f devices/CPU-s\n' "$key" "$n" \
+        "$best" "$(echo "$n / $best" | bc -l)" "$bestcpu" "$(echo "$n / $bestcpu" | bc -l)"
 }
 
 echo "mfg benchmark: $N devices, 0x6000 images, $CORES cores, output in $BASE (tmpfs)"
@@ -62,15 +65,20 @@ for mode in plain enc; do
     # floor: the same files (bin/ + csv/) written with nothing else
     for t in 1 "$CORES"; do
         best=""
+        bestcpu=""
         for _ in $(seq "$REPEAT"); do
             rm -rf "$BASE/floor"
-            o=$("$MFG_FLOOR" "$BASE/native-$mode" "$BASE/floor" "$t")
+            o=$(/usr/bin/time -f "%U %S" -o "$BASE/time.txt" "$MFG_FLOOR" "$BASE/native-$mode" "$BASE/floor" "$t")
             d=$(echo "$o" | awk '{print $6}')
+            read -r u s < "$BASE/time.txt"
+            cpu=$(echo "$u + $s" | bc -l)
             if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; out=$o; fi
+            if [ -z "$bestcpu" ] || [ "$(echo "$cpu < $bestcpu" | bc -l)" = 1 ]; then bestcpu=$cpu; fi
         done
         R[floor-$mode-$t]=$best
-        printf '%-28s %6d devices %8.3f s %9.0f devices/s  (%s)\n' "floor-$mode-j$t" "$N" "${R[floor-$mode-$t]}" \
-            "$(echo "$N / ${R[floor-$mode-$t]}" | bc -l)" "$out"
+        C[floor-$mode-$t]=$bestcpu
+        printf '%-22s %6d devices %7.3f s wall %9.0f devices/s | %7.3f s CPU (%s)\n' "floor-$mode-j$t" "$N" \
+            "$best" "$(echo "$N / $best" | bc -l)" "$bestcpu" "$out"
     done
     if [ -f "$MFG" ] && [ -d "$REF/nvsgen" ]; then
         cd "$BASE/refin"
@@ -82,19 +90,18 @@ for mode in plain enc; do
     fi
 done
 echo
-echo "ratios (devices/s):"
+echo "ratios (wall = best devices/s; CPU = devices per CPU-second, steadier on a shared machine):"
 for mode in plain enc; do
-    nat=$(echo "$N / ${R[native-$mode]}" | bc -l)
-    twin=$(echo "$N / ${R[twin-$mode]}" | bc -l)
-    f1=$(echo "$N / ${R[floor-$mode-1]}" | bc -l)
-    fj=$(echo "$N / ${R[floor-$mode-$CORES]}" | bc -l)
-    printf '  %-5s native/floor(1 thread) time ratio %.2f, native/floor(%d threads) %.2f\n' "$mode" \
-        "$(echo "${R[native-$mode]} / ${R[floor-$mode-1]}" | bc -l)" "$CORES" "$(echo "${R[native-$mode]} / ${R[floor-$mode-$CORES]}" | bc -l)"
+    printf '  %-5s espforge mfg gen vs floor: wall %.2fx the 1-thread floor, %.2fx the %d-thread floor; CPU %.2fx the floor\n' \
+        "$mode" "$(echo "${R[native-$mode]} / ${R[floor-$mode-1]}" | bc -l)" \
+        "$(echo "${R[native-$mode]} / ${R[floor-$mode-$CORES]}" | bc -l)" "$CORES" \
+        "$(echo "${C[native-$mode]} / ${C[floor-$mode-1]}" | bc -l)"
     if [ -n "${R[ref-$mode]:-}" ]; then
-        ref=$(echo "$REFN / ${R[ref-$mode]}" | bc -l)
-        printf '  %-5s native %.0f/s, twin %.0f/s, reference %.0f/s (on %d devices): native %.1fx, twin %.1fx faster\n' \
-            "$mode" "$nat" "$twin" "$ref" "$REFN" "$(echo "$nat / $ref" | bc -l)" "$(echo "$twin / $ref" | bc -l)"
-    else
-        printf '  %-5s native %.0f/s, twin %.0f/s (reference not found)\n' "$mode" "$nat" "$twin"
+        printf '  %-5s vs mfg_gen.py (%d devices): native %.1fx wall / %.1fx CPU, twin %.1fx wall / %.1fx CPU\n' "$mode" "$REFN" \
+            "$(echo "($N / ${R[native-$mode]}) / ($REFN / ${R[ref-$mode]})" | bc -l)" \
+            "$(echo "($N / ${C[native-$mode]}) / ($REFN / ${C[ref-$mode]})" | bc -l)" \
+            "$(echo "($N / ${R[twin-$mode]}) / ($REFN / ${R[ref-$mode]})" | bc -l)" \
+            "$(echo "($N / ${C[twin-$mode]}) / ($REFN / ${C[ref-$mode]})" | bc -l)"
     fi
 done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $CORES cores"

@@ -1,4 +1,5 @@
 /* Whole-file reads and atomic file output. See include/espforge/io.h. */
+#define _GNU_SOURCE  /* O_TMPFILE, AT_EMPTY_PATH */
 #include "espforge/io.h"
 
 #include <errno.h>
@@ -172,6 +173,97 @@ int esf_file_write_atomic(const char *path, const void *data, size_t len, esf_er
     }
     free(tmp);
     return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Link the complete anonymous file `fd` in as `name` of `dirfd` (AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH; /proc/self/fd works without). Returns 0 or an errno value. */
+#if defined(O_TMPFILE) && defined(AT_EMPTY_PATH)
+static int link_fd(int fd, int dirfd, const char *name)
+{
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != ENOENT && errno != EPERM)
+        return errno;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+#endif
+
+/* A fresh temporary name for `name` in its directory. */
+static void tmp_name(char *tmp, size_t n, const char *name)
+{
+    static unsigned long counter;
+    unsigned long k = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+    snprintf(tmp, n, ".%.200s.tmp.%ld.%lu", name, (long)getpid(), k);
+}
+
+int esf_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+                             const char *label, esf_error *err)
+{
+    int e = 0;
+    char tmp[300];
+    if (!label)
+        label = name;
+#if defined(O_TMPFILE) && defined(AT_EMPTY_PATH)
+    int fd = openat(dirfd, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+        e = write_all(fd, data, len);
+        if (!e)
+            e = link_fd(fd, dirfd, name);
+        if (e == EEXIST) {  /* replace the existing file: link under a temporary name, rename */
+            for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+                tmp_name(tmp, sizeof tmp, name);
+                e = link_fd(fd, dirfd, tmp);
+            }
+            if (!e && renameat(dirfd, tmp, dirfd, name) != 0) {
+                e = errno;
+                unlinkat(dirfd, tmp, 0);
+            }
+        }
+        if (close(fd) != 0 && !e)
+            e = errno;
+        if (!e)
+            return ESF_OK;
+        if (e != ENOENT && e != EPERM && e != EXDEV && e != EOPNOTSUPP)
+            return esf_error_loc(err, ESF_ERR_IO, label, 0, 0, "cannot write: %s", strerror(e));
+        /* anonymous files cannot be linked here: a named temporary file below */
+    }
+#endif
+    int tfd = -1;
+    for (int attempt = 0; attempt < 100 && tfd < 0; attempt++) {
+        tmp_name(tmp, sizeof tmp, name);
+        tfd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (tfd < 0 && errno != EEXIST)
+            break;
+    }
+    if (tfd < 0)
+        return esf_error_loc(err, ESF_ERR_IO, label, 0, 0, "cannot create: %s", strerror(errno));
+    e = write_all(tfd, data, len);
+    if (close(tfd) != 0 && !e)
+        e = errno;
+    if (!e && renameat(dirfd, tmp, dirfd, name) != 0)
+        e = errno;
+    if (e) {
+        unlinkat(dirfd, tmp, 0);
+        return esf_error_loc(err, ESF_ERR_IO, label, 0, 0, "cannot write: %s", strerror(e));
+    }
+    return ESF_OK;
 }
 
 int esf_mkdir_p(const char *path, esf_error *err)

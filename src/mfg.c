@@ -392,6 +392,7 @@ struct run {
     char *pre;               /* outdir with trailing '/' ("" if outdir "") */
     char *keys_dir;
     bool cfg_hash;           /* a config key starts with '#' (see map_rows) */
+    int dir_fd[3];           /* write pass: csv/, bin/, keys/ opened (-1 = not open) */
     uint8_t derived_key[64];
     /* duplicate-name detection: open-addressing set of 64-bit hashes */
     uint64_t *names;
@@ -661,6 +662,7 @@ typedef struct job {
     bool skipped;
     bool key_written;
     bool fatal;            /* an output could not be written: stops the run even with keep_going */
+    uint8_t hkey[32];      /* ESF_MFG_KEY_HMAC_GEN: this device's HMAC key */
 } job;
 
 static void job_clear(job *j)
@@ -1227,6 +1229,21 @@ static int write_file(job *j, const char *path, const void *data, size_t len)
     return rc;
 }
 
+/* Write `path`, a file directly in the output sub-directory open as `dirfd` (csv/, bin/, keys/):
+ * by name relative to that directory, which saves the path walks of thousands of files. */
+static int write_in(job *j, int dirfd, const char *path, const void *data, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    if (dirfd < 0)
+        return write_file(j, path, data, len);
+    int rc = esf_file_write_atomic_at(dirfd, base ? base + 1 : path, data, len, path, &j->err);
+    if (rc < 0) {
+        j->rc = rc;
+        j->fatal = true;
+    }
+    return rc;
+}
+
 /* Process one job: pass 1 validates (generation in memory); pass 2 also encrypts, hashes and
  * writes. Sets j->rc / j->err. */
 static void process(worker *w, job *j, int pass)
@@ -1297,18 +1314,23 @@ static void process(worker *w, job *j, int pass)
             return;
         }
     }
-    if (!o->no_csv && write_file(j, j->csv_path, w->text.p, w->text.len) < 0)
+    if (!o->no_csv && write_in(j, r->dir_fd[0], j->csv_path, w->text.p, w->text.len) < 0)
         return;
-    if (j->hmac_path && write_file(j, j->hmac_path, hkey, sizeof hkey) < 0)
-        return;
+    if (j->hmac_path) {
+        memcpy(j->hkey, hkey, sizeof hkey);
+        /* one shared HMAC key file (the reference overwrites it per device): written in device
+         * order by the consumer, so it ends with the last device's key as there */
+        if (!o->hmac_keyfile && write_file(j, j->hmac_path, hkey, sizeof hkey) < 0)
+            return;
+    }
     if (j->key_path) {
         uint8_t kf[ESF_NVS_KEYS_PART_SIZE];
         esf_nvs_keys_build(kf, k);
-        if (write_file(j, j->key_path, kf, sizeof kf) < 0)
+        if (write_in(j, r->dir_fd[2], j->key_path, kf, sizeof kf) < 0)
             return;
         j->key_written = true;
     }
-    write_file(j, j->bin_path, img, len);
+    write_in(j, r->dir_fd[1], j->bin_path, img, len);
 }
 
 /* ------------------------------------------------------------------ manifest */
@@ -1705,7 +1727,12 @@ static int run_pass(engine *e, int pass, esf_mfg_stats *st, manifest_out *m, esf
                         st->skipped++;
                     else
                         st->written++;
-                    if (j->rc == ESF_OK && (rc = manifest_add(r, m, j, err)) < 0) {
+                    if (j->rc == ESF_OK && !j->skipped && j->hmac_path && o->hmac_keyfile &&
+                        (rc = esf_file_write_atomic(j->hmac_path, j->hkey, sizeof j->hkey, err)) < 0) {
+                        result = rc;
+                        stop = true;
+                    }
+                    if (!stop && j->rc == ESF_OK && (rc = manifest_add(r, m, j, err)) < 0) {
                         result = rc;
                         stop = true;
                     }
@@ -1853,6 +1880,7 @@ int esf_mfg_run(const esf_mfg_opts *o, esf_mfg_stats *stats, esf_error *err)
         return esf_error_set(err, ESF_ERR_NO_MEM, "esf_mfg_run");
     run *r = &s->r;
     r->o = o;
+    r->dir_fd[0] = r->dir_fd[1] = r->dir_fd[2] = -1;
     /* mfg_gen's file checks, in its order */
     if (strcmp(ext_of(o->conf_path), ".csv")) {
         rc = esf_error_loc(err, ESF_ERR_INVALID_ARG, o->conf_path, 0, 0,
@@ -1913,6 +1941,8 @@ int esf_mfg_run(const esf_mfg_opts *o, esf_mfg_stats *stats, esf_error *err)
             continue;
         char *d = xasprintf("%s%s", r->pre, dirs[i]);
         rc = d ? esf_mkdir_p(d, err) : esf_error_set(err, ESF_ERR_NO_MEM, "esf_mfg_run");
+        if (rc == ESF_OK && (r->dir_fd[i] = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            rc = esf_error_loc(err, ESF_ERR_IO, d, 0, 0, "cannot open directory: %s", strerror(errno));
         free(d);
         if (rc < 0)
             goto done;
@@ -1939,6 +1969,9 @@ done:
     free(r->pre);
     free(r->keys_dir);
     free(r->names);
+    for (int i = 0; i < 3; i++)
+        if (r->dir_fd[i] >= 0)
+            close(r->dir_fd[i]);
     old_manifest_close(r, false);
     free(s);
     return rc;

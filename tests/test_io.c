@@ -1,7 +1,9 @@
 /* Atomic output and whole-file reads; the error type's formatting. */
 #include "esf_test.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -119,6 +121,34 @@ static void count_warning(void *ctx, const esf_error *w)
     assert_int_equal(w->line, 3);
 }
 
+/* esf_file_write_atomic_at: a new name, then the same name replaced; nothing else left behind */
+static void test_write_atomic_at(void **state)
+{
+    (void)state;
+    char *dir = esf_test_tmpdir();
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    esf_error err = { 0 };
+    assert_int_equal(esf_file_write_atomic_at(dfd, "a.bin", "first", 5, "a.bin", &err), ESF_OK);
+    assert_int_equal(esf_file_write_atomic_at(dfd, "a.bin", "second!", 7, "a.bin", &err), ESF_OK);
+    assert_int_equal(esf_test_count_entries(dir), 1);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/a.bin", dir);
+    uint8_t *b = NULL;
+    size_t n = 0;
+    assert_int_equal(esf_file_read(path, &b, &n, &err), ESF_OK);
+    assert_int_equal(n, 7);
+    assert_memory_equal(b, "second!", 7);
+    free(b);
+    /* a name in a missing sub-directory fails with the label in the message */
+    assert_int_equal(esf_file_write_atomic_at(dfd, "no/such", "x", 1, "lbl/no/such", &err), ESF_ERR_IO);
+    assert_non_null(strstr(err.source, "lbl/no/such"));
+    assert_int_equal(esf_test_count_entries(dir), 1);
+    close(dfd);
+    esf_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_warn_sink(void **state)
 {
     (void)state;
@@ -137,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_mkdir_p),
         cmocka_unit_test(test_error_format_and_names),
         cmocka_unit_test(test_warn_sink),
+        cmocka_unit_test(test_write_atomic_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
