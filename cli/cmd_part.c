@@ -219,10 +219,21 @@ static bool looks_like_text(const uint8_t *buf, size_t len)
     return !memchr(buf, 0x00, n) && !memchr(buf, 0xFF, n);
 }
 
+static int load_any_raw(part_args *a, const char *path, esf_part_table **t, esf_part_keywords **kw,
+                        bool *is_csv, uint8_t raw[ESF_PART_TABLE_MAX_LEN], int64_t *raw_at, esf_error *err);
+
 /* Load a table from a CSV, a table binary or a whole flash image (table at --offset, default
  * 0x8000). *kw receives the extra-subtype keywords (caller frees). */
 static int load_any(part_args *a, const char *path, esf_part_table **t, esf_part_keywords **kw,
                     bool *is_csv, esf_error *err)
+{
+    return load_any_raw(a, path, t, kw, is_csv, NULL, NULL, err);
+}
+
+/* load_any, also copying a binary table's sector (0xFF past the file's end) to raw; *raw_at is
+ * its offset in the file (-1 for CSV input). */
+static int load_any_raw(part_args *a, const char *path, esf_part_table **t, esf_part_keywords **kw,
+                        bool *is_csv, uint8_t raw[ESF_PART_TABLE_MAX_LEN], int64_t *raw_at, esf_error *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -245,10 +256,12 @@ static int load_any(part_args *a, const char *path, esf_part_table **t, esf_part
                                   (len <= ESF_PART_TABLE_SECTOR &&
                                    ((buf[0] == 0xEB && buf[1] == 0xEB) || (len >= 32 && !memcmp(buf, ff, 32)))));
     *is_csv = false;
+    int64_t at = -1;
     if (table_bin) {
+        at = 0;
         rc = esf_part_table_decode(t, buf, len, path, &a->o, err);
     } else if (len > ESF_PART_TABLE_SECTOR && !looks_like_text(buf, len)) {
-        int64_t at = a->offset_given ? a->o.table_offset : ESF_PART_DEFAULT_OFFSET;
+        at = a->offset_given ? a->o.table_offset : ESF_PART_DEFAULT_OFFSET;
         a->o.table_offset = at;
         if (at < 0 || (uint64_t)at >= len)
             rc = esf_error_loc(err, ESF_ERR_RANGE, path, 0, 0,
@@ -258,6 +271,13 @@ static int load_any(part_args *a, const char *path, esf_part_table **t, esf_part
     } else {
         *is_csv = true;
         rc = esf_part_csv_parse(t, (const char *)buf, len, path, &a->o, err);
+    }
+    if (raw_at)
+        *raw_at = at >= 0 && (uint64_t)at < len ? at : -1;
+    if (raw && at >= 0 && (uint64_t)at < len) {
+        size_t n = len - (size_t)at < ESF_PART_TABLE_MAX_LEN ? len - (size_t)at : ESF_PART_TABLE_MAX_LEN;
+        memset(raw, 0xFF, ESF_PART_TABLE_MAX_LEN);
+        memcpy(raw, buf + at, n);
     }
     free(buf);
     return rc;
@@ -346,8 +366,18 @@ static int part_check(int argc, char **argv)
     esf_part_keywords *kw = NULL;
     bool is_csv;
     uint8_t bin[ESF_PART_TABLE_MAX_LEN];
-    if ((rc = load_any(&a, a.pos[0], &t, &kw, &is_csv, &err)) == ESF_OK && !is_csv && !t->has_md5 &&
-        !a.o.disable_md5)
+    uint8_t raw[ESF_PART_TABLE_MAX_LEN];
+    int64_t raw_at = -1;
+    if ((rc = load_any_raw(&a, a.pos[0], &t, &kw, &is_csv, raw, &raw_at, &err)) == ESF_OK && raw_at >= 0) {
+        /* what the bootloader would say about these bytes (partition-table.md §2.4) */
+        rc = esf_part_table_verify_device(raw, sizeof raw, a.flash_size, NULL, NULL, &err);
+        if (rc < 0) {
+            snprintf(err.source, sizeof err.source, "%s", a.pos[0]);
+            err.offset += raw_at;
+            esf_error_wrap(&err, "the bootloader would refuse this table");
+        }
+    }
+    if (rc == ESF_OK && !is_csv && !t->has_md5 && !a.o.disable_md5)
         /* partition-table.md §2.4: the bootloader accepts it, the application-side loader not */
         esf_warn_loc(a.o.warn, a.pos[0], 0, 0,
                      "no MD5 row: apps built with CONFIG_PARTITION_TABLE_MD5=y (the default) refuse this table");

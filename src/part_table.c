@@ -319,6 +319,47 @@ done:
     return rc;
 }
 
+/* ---- the bootloader's own check (§2.4) */
+
+int esf_part_table_verify_device(const uint8_t *buf, size_t len, uint64_t chip_size, size_t *count,
+                                 bool *md5_found, esf_error *err)
+{
+    bool md5 = false;
+    for (size_t n = 0; n < ESF_PART_TABLE_MAX_LEN / ESF_PART_ENTRY_SIZE; n++) {
+        const uint8_t *r = buf + n * ESF_PART_ENTRY_SIZE;
+        int64_t at = (int64_t)(n * ESF_PART_ENTRY_SIZE);
+        if ((n + 1) * ESF_PART_ENTRY_SIZE > len)
+            break;
+        uint16_t magic = esf_le16(r);
+        if (magic == ESF_PART_MAGIC) {
+            uint32_t off = esf_le32(r + 4), size = esf_le32(r + 8);
+            if (chip_size && (off > chip_size || size > chip_size - off))
+                return esf_error_at(err, ESF_ERR_RANGE, NULL, at,
+                                    "partition %zu invalid - offset 0x%x size 0x%x exceeds flash chip size 0x%llx",
+                                    n, off, size, (unsigned long long)chip_size);
+        } else if (magic == ESF_PART_MD5_MAGIC) {
+            uint8_t d[ESF_MD5_LEN];
+            if (md5)
+                return esf_error_at(err, ESF_ERR_CORRUPT, NULL, at, "Only one MD5 checksum is allowed");
+            if (esf_md5(buf, n * ESF_PART_ENTRY_SIZE, d) < 0)
+                return esf_error_set(err, ESF_ERR_CRYPTO, "MD5 failed");
+            if (memcmp(d, r + 16, ESF_MD5_LEN))
+                return esf_error_at(err, ESF_ERR_CORRUPT, NULL, at, "Incorrect MD5 checksum");
+            md5 = true;
+        } else if (n != 0 && magic == 0xFFFF && r[2] == 0xFF && r[3] == 0xFF) {
+            if (count)
+                *count = n - (md5 ? 1 : 0);
+            if (md5_found)
+                *md5_found = md5;
+            return ESF_OK;
+        } else {
+            return esf_error_at(err, ESF_ERR_CORRUPT, NULL, at, "partition %zu invalid magic number 0x%x", n, magic);
+        }
+    }
+    return esf_error_at(err, ESF_ERR_CORRUPT, NULL, (int64_t)len,
+                        "partition table has no terminating entry, not valid");
+}
+
 /* ---- lookup */
 
 const esf_part_entry *esf_part_table_find(const esf_part_table *t, const char *label)

@@ -627,6 +627,44 @@ static void test_lookup(void **state)
     free(bin);
 }
 
+static void test_verify_device(void **state)
+{
+    (void)state;
+    size_t len, count = 0;
+    bool md5 = false;
+    esf_error err;
+    uint8_t *bin = esf_test_read("partition/p02_two_ota/expected.bin", &len);
+    assert_int_equal(esf_part_table_verify_device(bin, len, 4u << 20, &count, &md5, &err), ESF_OK);
+    assert_int_equal(count, 5);
+    assert_true(md5);
+    assert_int_equal(esf_part_table_verify_device(bin, len, 1u << 20, NULL, NULL, &err), ESF_ERR_RANGE);
+    assert_string_equal(err.msg, "partition 3 invalid - offset 0x10000 size 0x100000 exceeds flash chip size 0x100000");
+    uint8_t *b = malloc(len);
+    memcpy(b, bin, len);
+    b[5 * 32 + 20] ^= 1;
+    assert_int_equal(esf_part_table_verify_device(b, len, 0, NULL, NULL, &err), ESF_ERR_CORRUPT);
+    assert_string_equal(err.msg, "Incorrect MD5 checksum");
+    assert_int_equal(err.offset, 5 * 32);
+    /* the reference's generator writes these, the bootloader refuses an all-0xFF row 0 */
+    memset(b, 0xff, len);
+    assert_int_equal(esf_part_table_verify_device(b, len, 0, NULL, NULL, &err), ESF_ERR_CORRUPT);
+    assert_string_equal(err.msg, "partition 0 invalid magic number 0xffff");
+    /* an empty table with its MD5 row is fine: the MD5 row may be row 0 */
+    esf_part_table *t = NULL;
+    uint8_t out[ESF_PART_TABLE_MAX_LEN];
+    assert_int_equal(esf_part_table_new(&t, NULL, &err), ESF_OK);
+    assert_int_equal(esf_part_table_encode(t, NULL, out, &err), ESF_OK);
+    assert_int_equal(esf_part_table_verify_device(out, sizeof out, 0, &count, NULL, &err), ESF_OK);
+    assert_int_equal(count, 0);
+    /* two MD5 rows */
+    memcpy(out + 32, out, 32);
+    assert_int_equal(esf_part_table_verify_device(out, sizeof out, 0, NULL, NULL, &err), ESF_ERR_CORRUPT);
+    assert_string_equal(err.msg, "Only one MD5 checksum is allowed");
+    esf_part_table_free(t);
+    free(b);
+    free(bin);
+}
+
 static void test_builtin_and_layout(void **state)
 {
     (void)state;
@@ -687,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_encode_limits),
         cmocka_unit_test(test_bootloader_rows),
         cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_verify_device),
         cmocka_unit_test(test_builtin_and_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,6 +172,17 @@ int esf_part_csv_parse(esf_part_table **out, const char *text, size_t len, const
 int esf_part_table_decode(esf_part_table **out, const uint8_t *buf, size_t len, const char *source,
                           const esf_part_opts *opts, esf_error *err);
 
+/** Check a table sector the way the second-stage bootloader does (esp_partition_table_verify,
+ *  partition-table.md §2.4): up to 96 rows; each entry within `chip_size` (0 = unknown, not
+ *  checked); at most one MD5 row, matching the rows before it; ended by a row starting
+ *  FF FF FF FF (not row 0). Messages are the bootloader's log texts.
+ *  @param len  bytes at buf (the bootloader reads 0xC00; shorter input is an error if the rows
+ *              run out before the end row)
+ *  @param[out] count  partitions found (may be NULL); @param[out] md5_found (may be NULL)
+ *  @return ESF_OK; ESF_ERR_CORRUPT (magic, MD5, no end row); ESF_ERR_RANGE (past chip_size). */
+int esf_part_table_verify_device(const uint8_t *buf, size_t len, uint64_t chip_size, size_t *count,
+                                 bool *md5_found, esf_error *err);
+
 /** Decode the table of a whole flash image at `table_offset` (bytes). Offsets in errors are
  *  image offsets. @return as esf_part_table_decode; ESF_ERR_RANGE (image too short). */
 int esf_part_table_decode_image(esf_part_table **out, const uint8_t *img, size_t len,
