@@ -1,6 +1,7 @@
 /* Power-loss sweep of the NVS runtime (nvs-runtime.md §9.3).
  *
- *   nvs_powercut --size N --ops N --seed N [--torn] [--no-double] [--image-out FILE]
+ *   nvs_powercut --size N --ops N --seed N [--torn] [--encrypted] [--purge] [--no-double]
+ *                [--image-out FILE]
  *
  * Replays a fixed seeded workload (integers of every width, strings, single- and multi-chunk
  * blobs, erases, namespace erase-all, commits, over 3 namespaces) on a RAM flash, recording every
@@ -16,6 +17,8 @@
  *   - a write succeeds afterwards (else init_failures);
  *   - a second cut at every operation of the recovery itself (torn too with --torn), followed by
  *     one more init, keeps all of the above.
+ * --encrypted runs everything on an XTS-encrypted NVS (fixed test key); --purge opens the handles
+ * in NVS_READWRITE_PURGE mode (erased entries are zero-filled).
  * Images are rebuilt from the operation log, so nothing is replayed from scratch per cut.
  * Prints `cuts=N lost=N torn=N resurrected=N init_failures=N` (cuts = cut points of the workload;
  * recovery cut points go to stderr) and exits 1 if any count but cuts is non-zero.
@@ -245,6 +248,7 @@ typedef struct sweep {
     bool verbose;
     size_t where;        /* cut point being checked (for messages) */
     int nested;          /* recovery cut point being checked, -1 = none */
+    esf_nvs_options opt; /* --encrypted: the XTS key */
     uint8_t *dump;       /* image before the checking init (NVS_POWERCUT_DUMP=file saves it) */
 } sweep;
 
@@ -316,7 +320,7 @@ static void verify(sweep *sw, esf_flash *ram)
     esf_part_init_whole(&part, ram, "nvs", NULL);
     if (getenv("NVS_POWERCUT_DUMP"))
         memcpy(sw->dump, esf_flash_ram_data(ram), sw->size);
-    if (esf_nvs_init(&s, &part, NULL, &err) != ESF_OK) {
+    if (esf_nvs_init(&s, &part, &sw->opt, &err) != ESF_OK) {
         sw->c.init_failures++;
         if (sw->verbose)
             fprintf(stderr, "cut %zu: init: %s\n", sw->where, err.msg);
@@ -407,7 +411,7 @@ static void check_image(sweep *sw, const uint8_t *img, uint64_t seed)
     esf_part_init_whole(&part, &f, "nvs", NULL);
     esf_nvs *s = NULL;
     uint64_t recovery_ops = 0;
-    if (esf_nvs_init(&s, &part, NULL, NULL) == ESF_OK)
+    if (esf_nvs_init(&s, &part, &sw->opt, NULL) == ESF_OK)
         recovery_ops = esf_flash_fault_ops(&f);
     esf_nvs_deinit(s);
     esf_flash_close(&f);
@@ -427,7 +431,7 @@ static void check_image(sweep *sw, const uint8_t *img, uint64_t seed)
         esf_flash_fault_wrap(&f, &ram, &plan, NULL);
         esf_part_init_whole(&part, &f, "nvs", NULL);
         s = NULL;
-        (void)esf_nvs_init(&s, &part, NULL, NULL);  /* cut: fails */
+        (void)esf_nvs_init(&s, &part, &sw->opt, NULL);  /* cut: fails */
         esf_nvs_deinit(s);
         esf_flash_close(&f);
         sw->nested = (int)r;
@@ -459,8 +463,8 @@ static void model_apply(value *model, const op *o)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: nvs_powercut --size N --ops N --seed N [--torn] [--no-double] "
-                    "[--verbose] [--image-out FILE]\n");
+    fprintf(stderr, "usage: nvs_powercut --size N --ops N --seed N [--torn] [--encrypted] [--purge] "
+                    "[--no-double] [--verbose] [--image-out FILE]\n");
     exit(2);
 }
 
@@ -470,6 +474,8 @@ int main(int argc, char **argv)
     int nops = 2000;
     uint64_t seed = 1;
     const char *image_out = NULL;
+    bool encrypted = false, purge = false;
+    uint8_t key[ESF_NVS_XTS_KEY_LEN];
     sweep sw = {.double_cut = true};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--size") && i + 1 < argc)
@@ -480,6 +486,10 @@ int main(int argc, char **argv)
             seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--torn"))
             sw.torn = true;
+        else if (!strcmp(argv[i], "--encrypted"))
+            encrypted = true;
+        else if (!strcmp(argv[i], "--purge"))
+            purge = true;
         else if (!strcmp(argv[i], "--no-double"))
             sw.double_cut = false;
         else if (!strcmp(argv[i], "--verbose"))
@@ -492,6 +502,10 @@ int main(int argc, char **argv)
     if (size < 3 * 4096 || size % 4096 || nops <= 0)
         usage();
     sw.size = size;
+    for (int i = 0; i < (int)sizeof key; i++)
+        key[i] = (uint8_t)(i < 32 ? 0x11 * i : 0xA5 ^ i);
+    if (encrypted)
+        sw.opt.xts_key = key;
     sw.dump = malloc(size);
     clock_t t0 = clock();
 
@@ -509,13 +523,14 @@ int main(int argc, char **argv)
     esf_part_init_whole(&part, &recf, "nvs", NULL);
     esf_nvs *s = NULL;
     esf_error err;
-    if (esf_nvs_init(&s, &part, NULL, &err) != ESF_OK) {
+    if (esf_nvs_init(&s, &part, &sw.opt, &err) != ESF_OK) {
         fprintf(stderr, "nvs_powercut: init: %s\n", err.msg);
         return 2;
     }
     esf_nvs_handle *h[NS_COUNT];
     for (int n = 0; n < NS_COUNT; n++)
-        if (esf_nvs_open(s, ns_names[n], ESF_NVS_READWRITE, &h[n], &err) != ESF_OK) {
+        if (esf_nvs_open(s, ns_names[n], purge ? ESF_NVS_READWRITE_PURGE : ESF_NVS_READWRITE,
+                         &h[n], &err) != ESF_OK) {
             fprintf(stderr, "nvs_powercut: open: %s\n", err.msg);
             return 2;
         }
@@ -579,9 +594,9 @@ int main(int argc, char **argv)
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     fprintf(stderr,
             "nvs_powercut: size 0x%x, %d ops (%d refused for space), %zu flash ops, %" PRIu64
-            " recovery cut points, %s, %.2f s\n",
+            " recovery cut points, %s%s%s, %.2f s\n",
             size, nops, failed_ops, rec.nops, sw.c.recovery_cuts, sw.torn ? "torn" : "clean",
-            secs);
+            encrypted ? ", encrypted" : "", purge ? ", purge" : "", secs);
     printf("cuts=%" PRIu64 " lost=%" PRIu64 " torn=%" PRIu64 " resurrected=%" PRIu64
            " init_failures=%" PRIu64 "\n",
            sw.c.cuts, sw.c.lost, sw.c.torn, sw.c.resurrected, sw.c.init_failures);

@@ -224,7 +224,8 @@ static int run(int argc, char **argv)
         print_stats(ed);
 done:
     if (rc < 0) {
-        cli_print_error("error", &err);
+        if (err.msg[0])
+            cli_print_error("error", &err);
         if (ed && commits) {
             size_t last = 0;  /* line of the last commit that ran */
             for (size_t i = 0; i < done; i++)

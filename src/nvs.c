@@ -68,11 +68,15 @@ int esf_nvs_init(esf_nvs **out, const esf_part *part, const esf_nvs_options *opt
     s->npages = npages;
     s->tab_mask = slots - 1;
     s->cur = -1;
+    int rc = ESF_OK;
     if (opt && opt->xts_key) {
         s->enc = true;
-        memcpy(s->xts_key, opt->xts_key, ESF_NVS_XTS_KEY_LEN);
+        rc = esf_nvs_cipher_new(&s->dec_c, 0, opt->xts_key, err);
+        if (rc == ESF_OK && !ro)
+            rc = esf_nvs_cipher_new(&s->enc_c, 1, opt->xts_key, err);
     }
-    int rc = nvs_load(s, err);
+    if (rc == ESF_OK)
+        rc = nvs_load(s, err);
     if (rc != ESF_OK) {
         esf_nvs_deinit(s);
         return rc;
@@ -138,7 +142,8 @@ void esf_nvs_deinit(esf_nvs *s)
         esf_flash_close(s->own_flash);
         free(s->own_flash);
     }
-    memset(s->xts_key, 0, sizeof s->xts_key);
+    esf_nvs_cipher_free(s->enc_c);
+    esf_nvs_cipher_free(s->dec_c);
     free(s);
 }
 

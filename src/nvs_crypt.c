@@ -2,6 +2,7 @@
  * See include/espforge/nvs_crypt.h. */
 #include "espforge/nvs_crypt.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "espforge/nvs_page.h"
@@ -45,6 +46,42 @@ int esf_nvs_crypt_entries(int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN], u
         rc = xts_entries(x, encrypt, rel_off, in, out, n, err);
     esf_aes_xts_free(x);
     return rc;
+}
+
+struct esf_nvs_cipher {
+    esf_xts_ctx *x;
+    int encrypt;
+};
+
+int esf_nvs_cipher_new(esf_nvs_cipher **out, int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN],
+                       esf_error *err)
+{
+    *out = NULL;
+    esf_nvs_cipher *c = calloc(1, sizeof *c);
+    if (!c)
+        return esf_error_set(err, ESF_ERR_NO_MEM, "no memory for an AES-XTS context");
+    c->encrypt = encrypt;
+    int rc = xts_open(&c->x, encrypt, key, err);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return ESF_OK;
+}
+
+int esf_nvs_cipher_run(esf_nvs_cipher *c, uint32_t rel_off, const uint8_t *in, uint8_t *out,
+                       size_t n, esf_error *err)
+{
+    return xts_entries(c->x, c->encrypt, rel_off, in, out, n, err);
+}
+
+void esf_nvs_cipher_free(esf_nvs_cipher *c)
+{
+    if (!c)
+        return;
+    esf_aes_xts_free(c->x);
+    free(c);
 }
 
 int esf_nvs_encrypt_image(uint8_t *image, size_t size, const uint8_t key[ESF_NVS_XTS_KEY_LEN],

@@ -97,7 +97,7 @@ static int prepare_page(esf_nvs *s, uint32_t p)
                 zero = e[b] == 0;
             if (s->enc && !zero && (st == ESF_NVS_ENTRY_WRITTEN || !all_ff(e, 32))) {
                 uint32_t off = esf_nvs_entry_offset(p, i);
-                if (esf_nvs_crypt_entries(0, s->xts_key, off, e, e, 1, NULL) != ESF_OK)
+                if (esf_nvs_cipher_run(s->dec_c, off, e, e, 1, NULL) != ESF_OK)
                     return ESF_ERR_CRYPTO;
             }
         }

@@ -169,7 +169,7 @@ static int write_entries(esf_nvs *s, uint32_t p, unsigned i, unsigned n)
     const uint8_t *src = nvs_ent(s, p, i);
     uint32_t addr = esf_nvs_entry_offset(p, i);
     if (s->enc) {
-        if (esf_nvs_crypt_entries(1, s->xts_key, addr, src, s->buf, n, NULL) != ESF_OK) {
+        if (esf_nvs_cipher_run(s->enc_c, addr, src, s->buf, n, NULL) != ESF_OK) {
             s->broken = true;
             return ESF_ERR_CRYPTO;
         }

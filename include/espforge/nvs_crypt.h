@@ -32,6 +32,23 @@ extern "C" {
 int esf_nvs_crypt_entries(int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN], uint32_t rel_off,
                           const uint8_t *in, uint8_t *out, size_t n, esf_error *err);
 
+/** A reusable entry cipher: the key schedule is made once (the NVS runtime encrypts or decrypts
+ *  every entry it writes or loads; esf_nvs_crypt_entries sets the key up on every call). */
+typedef struct esf_nvs_cipher esf_nvs_cipher;
+
+/** New cipher for one direction (`encrypt` != 0: encrypt). Encryption with eky == tky is refused
+ *  like esf_nvs_crypt_entries. @return ESF_OK; ESF_ERR_CRYPTO; ESF_ERR_NO_MEM. */
+int esf_nvs_cipher_new(esf_nvs_cipher **out, int encrypt, const uint8_t key[ESF_NVS_XTS_KEY_LEN],
+                       esf_error *err);
+
+/** As esf_nvs_crypt_entries with the cipher's key and direction: `n` 32-byte entries, the first at
+ *  partition-relative `rel_off`. @return ESF_OK; ESF_ERR_CRYPTO. */
+int esf_nvs_cipher_run(esf_nvs_cipher *c, uint32_t rel_off, const uint8_t *in, uint8_t *out,
+                       size_t n, esf_error *err);
+
+/** NULL-safe. */
+void esf_nvs_cipher_free(esf_nvs_cipher *c);
+
 /** True when the two 32-byte key halves are equal (XTS encryption refuses such keys). */
 bool esf_nvs_key_halves_equal(const uint8_t key[ESF_NVS_XTS_KEY_LEN]);
 

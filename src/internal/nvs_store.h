@@ -45,7 +45,7 @@ struct esf_nvs {
     bool dups;             /* load found a key with two live items: lookups compare all */
     bool loading;          /* inside nvs_load (duplicate detection in nvs_index_add) */
     uint64_t erasures;     /* items erased (nvs_erase_at calls), to see when recovery settles */
-    uint8_t xts_key[ESF_NVS_XTS_KEY_LEN];
+    esf_nvs_cipher *enc_c, *dec_c; /* XTS entry ciphers (encrypted stores) */
     uint32_t npages;
     uint8_t *mem;          /* npages * 4096 bytes (see above) */
     nvs_pg *pg;

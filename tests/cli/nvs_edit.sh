@@ -184,6 +184,11 @@ head -c 5000 "$D/n01_primitives_v2/expected.bin" > "$tmp/short.bin"
 refused "$tmp/short.bin" "not a multiple of the 4096-byte NVS page" "$E" nvs set "$tmp/short.bin" ns k u8 1
 expect_rc 2 "$E" nvs set "$img" prims k u8
 expect_rc 2 "$E" nvs apply "$img" "$tmp/verb.nvs" --bogus
+expect_rc 2 "$E" nvs apply "$tmp/nosize.bin" "$ESF_DATA/nvs-script/all_types.nvs" --new 12Q
+has "--new: '12Q' is not a size" "$tmp/err"
+grep -q '^error: $' "$tmp/err" && fail "empty error line for a bad --new"
+[ -e "$tmp/nosize.bin" ] && fail "a bad --new created the image"
+expect_rc 2 "$E" nvs set "$img" prims k u8 1 --new 12K
 expect_rc 1 "$E" nvs set "$tmp/absent.bin" ns k u8 1
 [ -e "$tmp/absent.bin" ] && fail "set created a missing image"
 
