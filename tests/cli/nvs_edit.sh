@@ -147,6 +147,16 @@ refused "$new" "bad.nvs:2:14: erase config nokey: key 'nokey' not found in names
 has "unchanged" "$tmp/err"
 get_is "$new" config port 8080
 
+# --purge: erased entries are zero-filled (NVS_READWRITE_PURGE); without it the bytes stay
+printf 'set p a str "remember me"\nset p b str "forget me"\n' > "$tmp/purge.nvs"
+expect_rc 0 "$E" nvs apply "$tmp/purge.bin" "$tmp/purge.nvs" --new 12K
+expect_rc 0 "$E" nvs erase "$tmp/purge.bin" p a
+grep -q "remember me" "$tmp/purge.bin" || fail "a plain erase removed the bytes (expected only the bitmap)"
+expect_rc 0 "$E" nvs erase "$tmp/purge.bin" p b --purge
+grep -q "forget me" "$tmp/purge.bin" && fail "--purge left the erased string's bytes"
+expect_rc 0 "$E" nvs check "$tmp/purge.bin"
+expect_rc 1 "$E" nvs get "$tmp/purge.bin" p b
+
 # --- wear: 3000 rewrites of one key on 6 pages force garbage collection
 { for i in $(seq 1 3000); do echo "set w counter u32 $i"; done; } > "$tmp/wear.nvs"
 expect_rc 0 "$E" nvs apply "$tmp/wear.bin" "$tmp/wear.nvs" --new 24K --stats
