@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Whole-process time of `espforge gen_esp32part` against the reference gen_esp32part.py on a
-# 10-row CSV (process start-up included: this is what a build system pays per call).
+# 10-row CSV (process start-up included: this is what a build system pays per call). Two cases:
+# rewriting the same output file (a rebuild: espforge then only refreshes the file's time, see
+# esf_file_update_atomic) and writing a new file each run (a first build: temporary + rename).
 # usage: bench/part_bench.sh [ESPFORGE] [RUNS]   (defaults: build/espforge, 50)
 # The reference is $ESF_REF_DIR/esp-idf/components/partition_table/gen_esp32part.py
 # (ESF_REF_DIR defaults to ../ref next to the checkout); without it the script prints SKIP.
@@ -53,3 +55,13 @@ awk -v o="$ours" -v t="$theirs" -v n="$runs" -v load="$(cut -d' ' -f1 /proc/load
   printf "  ratio: espforge is %.1fx faster (wall)", b[1] / a[1]
   if (a[2] > 0) printf ", %.1fx (CPU)", b[2] / a[2]
   printf "\n" }'
+fresh() {  # ms per run writing a new output file each time (shell loop for both tools)
+  local t0 t1 i
+  t0=$(date +%s%N)
+  for ((i = 0; i < runs; i++)); do "$@" -q "$tmp/in.csv" "$tmp/new_$1_$i.bin"; done
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / runs / 1000))
+}
+fo=$(fresh "$E" gen_esp32part); ft=$(fresh "$py" "$ref")
+awk -v o="$fo" -v t="$ft" 'BEGIN {
+  printf "  new output file each run: espforge %.2f ms, gen_esp32part.py %.2f ms wall: %.1fx\n", o / 1000, t / 1000, t / o }'

@@ -47,7 +47,7 @@ int part_cli_write(const char *path, const void *data, size_t len, esf_error *er
     free(dir);
     if (rc < 0)
         return rc;
-    return esf_file_write_atomic(path, data, len, err);
+    return esf_file_update_atomic(path, data, len, err);
 }
 
 /* ---- options of the native commands */

@@ -14,7 +14,11 @@ echo "espforge built: $ESPFORGE"
 echo
 echo "== partition table: examples/smart-plug/partitions.csv"
 "$ESPFORGE" part gen -q examples/smart-plug/partitions.csv "$out/partition-table.bin"
-echo "wrote $out/partition-table.bin ($(wc -c < "$out/partition-table.bin") bytes)"
+if cmp -s "$out/partition-table.bin" tests/data/partition-real/jumpstart_7_mfg/expected.bin; then
+  echo "wrote $out/partition-table.bin ($(wc -c < "$out/partition-table.bin") bytes); the same bytes as gen_esp32part.py"
+else
+  echo "wrote $out/partition-table.bin, but it differs from gen_esp32part.py's output" >&2; exit 1
+fi
 "$ESPFORGE" part show "$out/partition-table.bin"
 "$ESPFORGE" part check "$out/partition-table.bin"
 

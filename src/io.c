@@ -289,3 +289,37 @@ int esf_mkdir_p(const char *path, esf_error *err)
     free(p);
     return rc;
 }
+
+/* Does the regular file at path hold exactly data[0..len)? */
+static int same_content(const char *path, const void *data, size_t len)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != (uint64_t)len)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    uint8_t buf[4096];
+    const uint8_t *want = data;
+    size_t done = 0;
+    int same = 1;
+    while (same && done < len) {
+        size_t n = len - done < sizeof buf ? len - done : sizeof buf;
+        ssize_t got = read(fd, buf, n);
+        if (got <= 0)
+            same = 0;
+        else {
+            same = memcmp(buf, want + done, (size_t)got) == 0;
+            done += (size_t)got;
+        }
+    }
+    close(fd);
+    return same;
+}
+
+int esf_file_update_atomic(const char *path, const void *data, size_t len, esf_error *err)
+{
+    if (same_content(path, data, len) && utimensat(AT_FDCWD, path, NULL, 0) == 0)
+        return ESF_OK;
+    return esf_file_write_atomic(path, data, len, err);
+}

@@ -47,6 +47,13 @@ void esf_atomic_abort(esf_atomic_file *f);
 /** Create a directory and its parents (mkdir -p), mode 0777 & ~umask. @return ESF_OK; ESF_ERR_IO. */
 int esf_mkdir_p(const char *path, esf_error *err);
 
+/** Like esf_file_write_atomic, but when `path` is a regular file already holding exactly these
+ *  `len` bytes nothing is rewritten: only its modification time is set to now (what a build
+ *  system needs to see). Much cheaper on ext4, where renaming over an existing file forces
+ *  its data out; the file is never partial either way.
+ *  @return ESF_OK; ESF_ERR_IO; ESF_ERR_NO_MEM. */
+int esf_file_update_atomic(const char *path, const void *data, size_t len, esf_error *err);
+
 #ifdef __cplusplus
 }
 #endif
