@@ -160,6 +160,31 @@ def rnd_args(r):
     return a
 
 
+def mangle_argv(r, a, inp, out):
+    """The same options spelled differently: --opt=value, unique prefixes, input first, a '--'."""
+    b = []
+    i = 0
+    while i < len(a):
+        x = a[i]
+        if x.startswith('--') and x != '--' and r.random() < 0.4:
+            x = x[:r.randint(5, len(x))]  # a prefix, maybe ambiguous or too short
+        if (x.startswith('--off') or x.startswith('--pri') or x.startswith('--rec')) and i + 1 < len(a) \
+                and r.random() < 0.5:
+            b.append(x + '=' + a[i + 1])
+            i += 2
+            continue
+        b.append(x)
+        i += 1
+    k = r.random()
+    if k < 0.3:
+        return [inp] + b + [out]          # argparse then refuses OUTPUT as unrecognized
+    if k < 0.5 and '--extra-partition-subtypes' not in a:
+        return b + ['--', inp, out]
+    if k < 0.6:
+        return b + [inp]                  # output to stdout
+    return b + [inp, out]
+
+
 def run(cmd, cwd, env):
     p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True)
     return p.returncode, p.stdout, p.stderr
@@ -212,14 +237,17 @@ def main():
                 inp = 'in.bin'
                 a = [x for x in a if x not in ('--offset',)]
             out = r.choice(['out.bin', 'sub/dir/out.bin', '-'])
-            ref_rc, ref_so, ref_se = run([py, ref] + a + [inp, out], case, env)
+            argv = a + [inp, out]
+            if r.random() < 0.3:
+                argv = mangle_argv(r, a, inp, out)
+            ref_rc, ref_so, ref_se = run([py, ref] + argv, case, env)
             ref_out = None
             if out != '-' and os.path.exists(os.path.join(case, out)):
                 ref_out = open(os.path.join(case, out), 'rb').read()
                 shutil.rmtree(os.path.join(case, 'sub'), ignore_errors=True)
                 if os.path.exists(os.path.join(case, out)):
                     os.remove(os.path.join(case, out))
-            my_rc, my_so, my_se = run([args.espforge, 'gen_esp32part'] + a + [inp, out], case, env)
+            my_rc, my_so, my_se = run([args.espforge, 'gen_esp32part'] + argv, case, env)
             my_out = None
             if out != '-' and os.path.exists(os.path.join(case, out)):
                 my_out = open(os.path.join(case, out), 'rb').read()

@@ -137,6 +137,13 @@ static int load(const read_opts *o, esf_nvs_image **img, uint64_t *base, esf_err
                                "table at 0x%x", o->image, o->partition, TABLE_OFFSET);
             goto done;
         }
+        if (e->type != ESF_PART_TYPE_DATA || e->subtype != ESF_PART_SUBTYPE_DATA_NVS) {
+            rc = esf_error_set(err, ESF_ERR_INVALID, "%s: partition '%s' has type 0x%02llx "
+                               "subtype 0x%02llx, not an NVS partition (data, nvs); use "
+                               "--offset/--size to read it anyway", o->image, o->partition,
+                               (unsigned long long)e->type, (unsigned long long)e->subtype);
+            goto done;
+        }
         off = (uint64_t)e->offset;
         size = (uint64_t)e->size;
     } else if (o->offset || o->size) {

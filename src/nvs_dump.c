@@ -286,6 +286,7 @@ static int dump_csv(esf_sb *b, const esf_nvs_image *img, bool base64, esf_error 
 {
     unsigned ns_count = 0, cur = 0;
     bool sta_seen = false, sta_skipped[3] = { false };
+    bool emitted[256] = { false };  /* image namespace index -> its namespace row was written */
     /* rows the reference generator's quirks are needed for (row in namespace 0, STRING, a key
      * twice), and rows only the intended semantics place right (back to an earlier namespace) */
     bool quirks = false, switch_back = false;
@@ -294,35 +295,47 @@ static int dump_csv(esf_sb *b, const esf_nvs_image *img, bool base64, esf_error 
         const esf_nvs_rec *it = &img->items[k];
         const uint8_t *d = it->data;
         size_t n = it->size;
-        if (it->ns == 0 && it->type == ESF_NVS_TYPE_U8) {
-            bool later = false;
+        if (it->type == ESF_NVS_TYPE_BLOB_IDX ||
+            (it->type == ESF_NVS_TYPE_BLOB_DATA && !blob_of_first_chunk(img, k)))
+            continue; /* written with its blob's first chunk; stale chunks are not data */
+        if (it->ns == 0 && it->type == ESF_NVS_TYPE_U8 && it->num > 0 && it->num < 255) {
+            unsigned v = (unsigned)it->num;
+            const char *name = esf_nvs_image_ns_name(img, (uint8_t)v);
+            bool later = false, used = false;
             for (size_t j = k + 1; j < img->nitems; j++)
                 later |= img->items[j].ns == 0 && img->items[j].type == ESF_NVS_TYPE_U8 &&
                          img->items[j].num == it->num;
-            if (it->num == ns_count + 1 && !later) {
+            for (size_t j = 0; j < img->nitems && !used; j++)
+                used = img->items[j].ns == v;
+            if (emitted[v] && name && !strcmp(name, it->key))
+                continue; /* its namespace row was written where its first item needed it */
+            /* a namespace definition: the generator's next index (generator images), or one the
+             * image's items use (a device can leave the definition after its items: GC) */
+            if (!emitted[v] && ((v == ns_count + 1 && !later) || (used && name &&
+                                                                  !strcmp(name, it->key)))) {
                 if (!csv_text_ok((const uint8_t *)it->key, it->keylen) || it->key[0] == '#')
                     return unsupported(err, it, "namespace name not representable");
                 csv_field(b, (const uint8_t *)it->key, it->keylen);
                 esf_sb_add(b, ",namespace,,\n");
-                cur = (unsigned)it->num;
+                cur = v;
+                emitted[v] = true;
                 ns_count++;
                 continue;
             }
         }
         if (it->ns != cur) {
             const char *name = esf_nvs_image_ns_name(img, it->ns);
-            if (it->ns == 0 || !name || it->ns > ns_count)
+            if (it->ns == 0 || !name)
                 return unsupported(err, it, "item in a namespace the CSV cannot select");
             /* back to an earlier namespace: fine for espforge's generator; the reference
              * (0.1.4 ... 0.2.0) writes such rows to the newest namespace instead */
+            switch_back |= emitted[it->ns];
+            ns_count += !emitted[it->ns];
+            emitted[it->ns] = true;
             csv_field(b, (const uint8_t *)name, strlen(name));
             esf_sb_add(b, ",namespace,,\n");
             cur = it->ns;
-            switch_back = true;
         }
-        if (it->type == ESF_NVS_TYPE_BLOB_IDX ||
-            (it->type == ESF_NVS_TYPE_BLOB_DATA && !blob_of_first_chunk(img, k)))
-            continue; /* written with its blob's first chunk; stale chunks are not data */
         if (it->type == ESF_NVS_TYPE_BLOB_DATA) {
             const esf_nvs_value *v = blob_of_first_chunk(img, k);
             d = v->data;

@@ -82,6 +82,8 @@ cmp -s "$tmp/out" "$tmp/alone.txt" || fail "dump --offset/--size differs"
 expect_rc 1 "$E" nvs check "$tmp/flash.bin" --partition nvs
 has 'page 0 entry 1 (offset 0x9060): error' "$tmp/out"
 expect_rc 0 "$E" nvs get "$tmp/flash.bin" --partition=nvs beta b2
+expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --partition factory
+has "not an NVS partition" "$tmp/err"
 expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --partition nope
 has "no partition labelled 'nope'" "$tmp/err"
 expect_rc 1 "$E" nvs dump "$tmp/flash.bin" --offset 0x100000 --size 0x20000
@@ -98,6 +100,15 @@ expect_rc 1 "$E" nvs diff "$D/n21_encrypted_v2/expected.bin" "$D/n21_encrypted_v
   --key "$D/n21_encrypted_v2/keys.bin"
 has '- files:fstr string "hello file' "$tmp/out"
 expect_rc 2 "$E" nvs diff "$D/n01_primitives_v2/expected.bin" "$tmp/missing.bin"
+
+# a runtime-written image whose namespace entries were moved by GC behind their items: check is
+# clean, and its CSV dump regenerates (native nvs gen) the same values
+R=$ESF_DATA/nvs-read/runtime_ns_after_items.bin
+expect_rc 0 "$E" nvs check --strict "$R"
+expect_rc 0 "$E" nvs dump "$R" --format csv -o "$tmp/rt.csv"
+has 'regenerate with: espforge nvs gen' "$tmp/rt.csv"
+expect_rc 0 "$E" nvs gen "$tmp/rt.csv" "$tmp/rt.bin" --size 0x8000
+expect_rc 0 "$E" nvs diff "$R" "$tmp/rt.bin"
 
 # bad input: unaligned image, missing file; no partial output file
 head -c 5000 "$D/n12_namespaces/expected.bin" > "$tmp/short.bin"
