@@ -138,11 +138,12 @@ static int walk_page(esf_nvs *s, uint32_t p)
         for (unsigned k = 1; k < span; k++)
             if (nvs_estate(s, p, i + k) != ESF_NVS_ENTRY_WRITTEN)
                 whole = false;
-        /* On the ACTIVE page a torn ERASED mark of stray entries (11 -> 00 cut half-way) can read
-         * back as WRITTEN (10), making the complete header of an interrupted string or chunk look
-         * like a whole item: its payload CRC tells. ESP-IDF checks it only when the value is read
-         * (and then the newer broken copy has already replaced the old value). */
-        if (whole && active && span > 1 &&
+        /* A torn ERASED mark of stray entries (11 -> 00 cut half-way) can read back as WRITTEN
+         * (10), making the complete header of an interrupted string or chunk look like a whole
+         * item: its payload CRC tells. ESP-IDF checks it only when the value is read (and then the
+         * broken newer copy has already replaced the old value). Checked on every page, so that a
+         * damaged item copied by a GC is not dropped by a later load only (idempotent loads). */
+        if (whole && span > 1 &&
             esf_nvs_crc(e + 32, esf_le16(e + 24)) != esf_le32(e + 28))
             whole = false;
         if (!whole) {

@@ -802,6 +802,47 @@ static void q2_blob_cut_before_index(void **state)
     store_close(&st);
 }
 
+/* Regression (found by the torn power-cut sweep, seed 11): a string update cut half-way through
+ * its payload, then the recovery's ERASED mark torn so that header and payload entries read back
+ * WRITTEN. The header is valid, the payload is not: the old value must win, not the broken copy. */
+static void torn_mark_fakes_whole_string(void **state)
+{
+    (void)state;
+    store st;
+    store_blank(&st, 0x3000);
+    assert_int_equal(store_init(&st, NULL), ESF_OK);
+    esf_nvs_handle *h = open_ns(&st, "ns", ESF_NVS_READWRITE);
+    assert_int_equal(esf_nvs_set_u16(h, "k", 0x1234), ESF_OK);  /* entry 1 */
+    esf_nvs_close(h);
+    esf_nvs_deinit(st.nvs);
+    st.nvs = NULL;
+    /* the interrupted update: a 40-byte string header at entry 2, 10 of its 40 payload bytes */
+    const char *val = "a new value that never fully arrived!!!";
+    esf_nvs_item it;
+    assert_int_equal(esf_nvs_item_init_var(&it, 1, ESF_NVS_TYPE_STR, "k", 1, ESF_NVS_CHUNK_ANY, val,
+                                           strlen(val) + 1), ESF_OK);
+    uint8_t ent[32];
+    esf_nvs_item_encode(&it, ent);
+    assert_int_equal(esf_flash_program(&st.flash, 64 + 2 * 32, ent, 32), ESF_OK);
+    assert_int_equal(esf_flash_program(&st.flash, 64 + 3 * 32, val, 10), ESF_OK);
+    /* bitmap: entries 0, 1 are WRITTEN (byte 0 = fa); entries 2, 3, 4 now read back WRITTEN too */
+    const uint8_t *d = esf_flash_ram_data(&st.flash);
+    assert_int_equal(d[32], 0xFA);
+    const uint8_t marks[2] = {0xAA, 0xFE};
+    assert_int_equal(esf_flash_program(&st.flash, 32, marks, 2), ESF_OK);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(store_init(&st, NULL), ESF_OK);
+        h = open_ns(&st, "ns", ESF_NVS_READONLY);
+        uint16_t v = 0;
+        assert_int_equal(esf_nvs_get_u16(h, "k", &v), ESF_OK);
+        assert_int_equal(v, 0x1234);
+        size_t len = 0;
+        assert_int_equal(esf_nvs_get_str(h, "k", NULL, &len), ESF_ERR_NOT_FOUND);
+        esf_nvs_close(h);
+    }
+    store_close(&st);
+}
+
 static void api_rules(void **state)
 {
     (void)state;
@@ -1133,7 +1174,8 @@ int main(void)
         cmocka_unit_test(vectors_read_back),    cmocka_unit_test(vectors_spot_values),
         cmocka_unit_test(vectors_write_on_top), cmocka_unit_test(read_only),
         cmocka_unit_test(encrypted),            cmocka_unit_test(q1_hash_collision),
-        cmocka_unit_test(q2_blob_cut_before_index), cmocka_unit_test(api_rules),
+        cmocka_unit_test(q2_blob_cut_before_index), cmocka_unit_test(torn_mark_fakes_whole_string),
+        cmocka_unit_test(api_rules),
         cmocka_unit_test(namespaces_limit),     cmocka_unit_test(damaged_images),
         cmocka_unit_test(file_backed),          cmocka_unit_test(wear_spreading),
         cmocka_unit_test(init_refusals),

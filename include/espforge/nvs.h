@@ -19,7 +19,7 @@
  * file-backed store (esf_nvs_open_file) the device is the file's image in memory: esf_nvs_commit /
  * esf_nvs_commit_file write the whole file atomically (temporary file + rename).
  *
- * Deliberate differences from ESP-IDF (see docs/nvs.md "Deviations from the reference"):
+ * Deliberate differences from ESP-IDF (docs/nvs-runtime.md, "Deviations from the reference"):
  * Q1 fixed (load compares namespace, key and chunk index exactly, never the 24-bit hash alone);
  * Q2 fixed (a committed blob chunk is never taken for a duplicate of a newer chunk); Q3 fixed (the
  * cross-page duplicate check ignores the type); Q6 not reproduced (every U8 item of namespace 0

@@ -4,7 +4,7 @@
  * an image registered under a partition label (nvs_flash.h: esf_idf_partition_register_file /
  * esf_idf_partition_register). All functions are thread-safe (one lock).
  *
- * Deliberate differences (docs/nvs.md): NULL keys/namespaces give ESP_ERR_INVALID_ARG and keys
+ * Deliberate differences (docs/nvs-runtime.md): NULL keys/namespaces give ESP_ERR_INVALID_ARG and keys
  * longer than 15 bytes ESP_ERR_NVS_KEY_TOO_LONG on every call (ESP-IDF crashes or compares a
  * 15-byte prefix); a damaged blob reads as ESP_ERR_NVS_NOT_FOUND; quirks Q1/Q2/Q3 are fixed.
  * Writes are on the (in-memory) image when a call returns; a file-backed image is written back
