@@ -85,9 +85,12 @@ typedef struct esf_nvs_info {
 int esf_nvs_init(esf_nvs **out, const esf_part *part, const esf_nvs_options *opt, esf_error *err);
 
 /** Open an NVS image file: the whole file (offset 0, size 0) or the `size` bytes at `offset` of a
- *  flash image (both multiples of 4096; size 0 = to the end). Changes stay in memory until
- *  esf_nvs_commit_file (or esf_nvs_commit on a handle). With `create_size` semantics: a missing
- *  file is an error. @return as esf_nvs_init; ESF_ERR_IO; ESF_ERR_RANGE (window past the end). */
+ *  flash image (both multiples of 4096; size 0 = to the end of the file). The file must exist
+ *  (create a blank image with esf_flash_file_open's create_size, or write one first); it is read
+ *  once, changes stay in memory until esf_nvs_commit_file (or esf_nvs_commit on a handle), which
+ *  replaces the whole file atomically. `opt->xts_key` opens an encrypted NVS.
+ *  @return as esf_nvs_init; ESF_ERR_IO (unreadable); ESF_ERR_INVALID (file size not a multiple of
+ *          4096); ESF_ERR_RANGE (window past the end); ESF_ERR_INVALID_ARG (unaligned window). */
 int esf_nvs_open_file(esf_nvs **out, const char *path, uint32_t offset, uint32_t size,
                       const esf_nvs_options *opt, esf_error *err);
 
