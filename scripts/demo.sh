@@ -89,3 +89,14 @@ echo "a rerun keeps what the manifest vouches for:"
   --fileid serial_no --outdir "$mfg/factory" --json | grep -E '"(devices|written|skipped)"'
 echo "one device's image, dumped:"
 "$ESPFORGE" nvs dump "$mfg/factory/bin/plug-SP000042.bin" | cut -c1-110 | head -20
+
+# --- NVS runtime on the host: unchanged ESP-IDF firmware code (examples/nvs_factory_reset/main.c)
+#     on a smart-plug flash image: reads the factory data, factory-resets the user's settings
+echo
+echo "== NVS runtime: ESP-IDF firmware code on a flash image (nvs at 0x9000, fctry at 0x340000)"
+"$ESPFORGE" nvs set "$out/nvs.bin" user_data schedule str "07:00 on, 23:00 off"
+head -c $((0x346000)) /dev/zero | tr '\0' '\377' > "$out/flash.bin"
+dd if="$out/nvs.bin" of="$out/flash.bin" bs=4096 seek=$((0x9)) conv=notrunc status=none
+dd if="$out/fctry.bin" of="$out/flash.bin" bs=4096 seek=$((0x340)) conv=notrunc status=none
+build/nvs_factory_reset "$out/flash.bin"
+"$ESPFORGE" nvs check "$out/flash.bin" --offset 0x9000 --size 0x6000

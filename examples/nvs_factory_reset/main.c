@@ -47,10 +47,17 @@ static esp_err_t print_mfg_data(void)
             nvs_get_blob(h, info.key, NULL, &len);
             unsigned char *b = malloc(len ? len : 1);
             if (b && nvs_get_blob(h, info.key, b, &len) == ESP_OK) {
+                size_t text = 0;
+                while (text < len && b[text] >= 0x20 && b[text] < 0x7f)
+                    text++;
                 printf("mfg %s = blob of %zu bytes:", info.key, len);
-                for (size_t i = 0; i < len && i < 16; i++)
-                    printf(" %02x", b[i]);
-                printf("%s\n", len > 16 ? " ..." : "");
+                if (text == len && len > 0)
+                    printf(" \"%.*s\"\n", (int)len, (const char *)b);  /* e.g. a serial number */
+                else {
+                    for (size_t i = 0; i < len && i < 16; i++)
+                        printf(" %02x", b[i]);
+                    printf("%s\n", len > 16 ? " ..." : "");
+                }
             }
             free(b);
         } else {
