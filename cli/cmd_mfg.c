@@ -78,12 +78,17 @@ static int twin_device(void *ctx, const esf_mfg_device *d)
         printf("\nGenerating encrypted NVS binary images...\n");
     t->announced = true;
     printf("\nCreated CSV file: ===> %s\n", d->csv_path ? d->csv_path : "");
-    int ro_msgs = t->size < 3 * 4096 ? (t->encrypt ? 2 : 1) : 0;
-    for (int i = 0; i < ro_msgs; i++)
-        printf("\nMinimum partition size for read/write NVS is 0x3000 bytes. Partitions smaller than "
-               "this must be flagged as \"readonly\" in the partition table CSV.\n");
+    /* the reference checks the size once in encrypt() (before its key warnings) and once more in
+     * generate(): a read-only size is announced twice for encrypted images */
+    static const char ro[] = "\nMinimum partition size for read/write NVS is 0x3000 bytes. Partitions "
+                             "smaller than this must be flagged as \"readonly\" in the partition table CSV.\n";
+    bool small = t->size < 3 * 4096;
+    if (small)
+        fputs(ro, stdout);
     if (t->keyfile_warning)
         printf("\nWarning: --inputkey argument is given. --keyfile argument will be ignored...\n");
+    if (small && t->encrypt)
+        fputs(ro, stdout);
     if (d->key_path)
         printf("\nCreated encryption keys: ===>  %s\n", d->key_path);
     printf("\nCreating NVS binary with version: %s\n",
@@ -265,6 +270,8 @@ static int twin_generate(int argc, char **argv)
             exit_code = 254;
         } else if (rc == ESF_ERR_NOT_FOUND && strstr(err.msg, "in config file is not found")) {
             printf("%s\n", err.msg);
+        } else if (rc == ESF_ERR_IO) {  /* not a reference message: say which file */
+            cli_print_error("error", &err);
         } else {
             fprintf(stderr, "%s\n", err.msg);
         }

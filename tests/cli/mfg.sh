@@ -38,7 +38,7 @@ done
 for dir in "$D"/*/; do
     c=$(basename "$dir")
     read -r -a args < "$dir/args"
-    case " ${args[*]} " in *" --keygen "*|*" --prefix_num "*) continue ;; esac
+    case " ${args[*]} " in *" --keygen "*|*" --prefix_num "*|*" --keyfile "*) continue ;; esac
     # the twin's options that the native command spells the same: --version, --fileid, --inputkey
     stage "$c" "$c.native"
     (cd "$T/$c.native" && "$ESPFORGE" mfg gen config.csv values.csv "${args[@]}" --outdir out -j 2 > /dev/null 2> stderr.txt)
