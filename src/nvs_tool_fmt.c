@@ -4,6 +4,8 @@
 #include "espforge/nvs_dump.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -534,6 +536,21 @@ int esf_nvs_tool_text(FILE *out, const esf_nvs_image *img, esf_nvs_tool_mode mod
     return rc;
 }
 
+/* a new line of JSON at `depth` (indent 2, as json.dumps(indent=2)) with printf-style text */
+static void jl(esf_sb *b, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void jl(esf_sb *b, int depth, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    esf_sb_json_indent(b, 2, depth);
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        esf_sb_addn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* one NVS_Entry.toJSON() at `depth` (the object's own indentation level) */
 static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const esf_nvs_slot *s,
                        int depth)
 {
@@ -541,51 +558,34 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
     int d = depth + 1;
     uint32_t crc_calc = esf_nvs_item_crc(e);
     esf_sb_add(b, "{");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "\"raw\": ");
+    jl(b, d, "\"raw\": ");
     esf_sb_json_base64(b, e, 32);
     esf_sb_add(b, ",");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_addf(b, "\"state\": \"%s\",", esf_nvs_state_name(pg->states[index]));
+    jl(b, d, "\"state\": \"%s\",", esf_nvs_state_name(pg->states[index]));
     esf_sb_json_indent(b, 2, d);
     bool blank = true;
     for (int i = 0; i < 32; i++)
         blank &= e[i] == 0xFF;
     esf_sb_addf(b, "\"is_empty\": %s,", blank ? "true" : "false");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_addf(b, "\"index\": %u,", index);
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "\"metadata\": {");
-    esf_sb_json_indent(b, 2, d + 1);
-    esf_sb_addf(b, "\"namespace\": %u,", e[0]);
-    esf_sb_json_indent(b, 2, d + 1);
-    esf_sb_add(b, "\"type\": ");
+    jl(b, d, "\"index\": %u,", index);
+    jl(b, d, "\"metadata\": {");
+    jl(b, d + 1, "\"namespace\": %u,", e[0]);
+    jl(b, d + 1, "\"type\": ");
     char hex[8];
     esf_sb_addf(b, "\"%s\",", tool_type_text(e[1], hex));
-    esf_sb_json_indent(b, 2, d + 1);
-    esf_sb_addf(b, "\"span\": %u,", e[2]);
-    esf_sb_json_indent(b, 2, d + 1);
-    esf_sb_addf(b, "\"chunk_index\": %u,", e[3]);
-    esf_sb_json_indent(b, 2, d + 1);
-    esf_sb_add(b, "\"crc\": {");
-    esf_sb_json_indent(b, 2, d + 2);
-    esf_sb_addf(b, "\"original\": %u,", esf_le32(e + 4));
-    esf_sb_json_indent(b, 2, d + 2);
-    esf_sb_addf(b, "\"computed\": %u,", crc_calc);
-    esf_sb_json_indent(b, 2, d + 2);
-    esf_sb_addf(b, "\"data_original\": %u,", esf_le32(e + 28));
-    esf_sb_json_indent(b, 2, d + 2);
-    esf_sb_addf(b, "\"data_computed\": %u", s ? s->data_crc_calc : 0);
-    esf_sb_json_indent(b, 2, d + 1);
-    esf_sb_add(b, "}");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "},");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "\"key\": ");
+    jl(b, d + 1, "\"span\": %u,", e[2]);
+    jl(b, d + 1, "\"chunk_index\": %u,", e[3]);
+    jl(b, d + 1, "\"crc\": {");
+    jl(b, d + 2, "\"original\": %u,", esf_le32(e + 4));
+    jl(b, d + 2, "\"computed\": %u,", crc_calc);
+    jl(b, d + 2, "\"data_original\": %u,", esf_le32(e + 28));
+    jl(b, d + 2, "\"data_computed\": %u", s ? s->data_crc_calc : 0);
+    jl(b, d + 1, "}");
+    jl(b, d, "},");
+    jl(b, d, "\"key\": ");
     esf_sb_json_latin1(b, e + 8, tool_key_len(e));
     esf_sb_add(b, ",");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "\"data\": {");
+    jl(b, d, "\"data\": {");
     esf_sb_json_indent(b, 2, d + 1);
     int64_t v;
     bool u;
@@ -599,34 +599,26 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
         esf_sb_json_indent(b, 2, d + 2);
         if (idx) {
             esf_sb_addf(b, "%u,", size);
-            esf_sb_json_indent(b, 2, d + 2);
-            esf_sb_addf(b, "%u,", e[28]);
-            esf_sb_json_indent(b, 2, d + 2);
-            esf_sb_addf(b, "%u", e[29]);
+            jl(b, d + 2, "%u,", e[28]);
+            jl(b, d + 2, "%u", e[29]);
         } else {
             esf_sb_addf(b, "%u,", size);
-            esf_sb_json_indent(b, 2, d + 2);
-            esf_sb_addf(b, "%u", esf_le32(e + 28));
+            jl(b, d + 2, "%u", esf_le32(e + 28));
         }
-        esf_sb_json_indent(b, 2, d + 1);
-        esf_sb_add(b, "],");
-        esf_sb_json_indent(b, 2, d + 1);
-        esf_sb_addf(b, "\"size\": %u,", size);
+        jl(b, d + 1, "],");
+        jl(b, d + 1, "\"size\": %u,", size);
         esf_sb_json_indent(b, 2, d + 1);
         if (idx) {
             esf_sb_addf(b, "\"chunk_count\": %u,", e[28]);
-            esf_sb_json_indent(b, 2, d + 1);
-            esf_sb_addf(b, "\"chunk_start\": %u", e[29]);
+            jl(b, d + 1, "\"chunk_start\": %u", e[29]);
         } else {
             esf_sb_addf(b, "\"crc\": %u", esf_le32(e + 28));
         }
     } else {
         esf_sb_add(b, "\"value\": null");
     }
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "},");
-    esf_sb_json_indent(b, 2, d);
-    esf_sb_add(b, "\"children\": [");
+    jl(b, d, "},");
+    jl(b, d, "\"children\": [");
     if (s && s->nchild) {
         for (unsigned ch = 0; ch < s->nchild; ch++) {
             esf_sb_json_indent(b, 2, d + 1);
@@ -637,55 +629,37 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
         esf_sb_json_indent(b, 2, d);
     }
     esf_sb_add(b, "]");
-    esf_sb_json_indent(b, 2, depth);
-    esf_sb_add(b, "}");
+    jl(b, depth, "}");
 }
 
 static void json_all(esf_sb *b, const esf_nvs_image *img, const char *name)
 {
     esf_sb_add(b, "{");
-    esf_sb_json_indent(b, 2, 1);
-    esf_sb_add(b, "\"name\": ");
+    jl(b, 1, "\"name\": ");
     esf_sb_json_utf8(b, (const uint8_t *)name, strlen(name));
     esf_sb_add(b, ",");
-    esf_sb_json_indent(b, 2, 1);
-    esf_sb_add(b, "\"pages\": [");
+    jl(b, 1, "\"pages\": [");
     for (uint32_t p = 0; p < img->npages; p++) {
         const esf_nvs_page *pg = &img->pages[p];
-        esf_sb_json_indent(b, 2, 2);
-        esf_sb_add(b, "{");
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_addf(b, "\"is_empty\": %s,", pg->blank_header ? "true" : "false");
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_addf(b, "\"start_address\": %u,", pg->offset);
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_add(b, "\"raw_header\": ");
+        jl(b, 2, "{");
+        jl(b, 3, "\"is_empty\": %s,", pg->blank_header ? "true" : "false");
+        jl(b, 3, "\"start_address\": %u,", pg->offset);
+        jl(b, 3, "\"raw_header\": ");
         esf_sb_json_base64(b, pg->raw, 32);
         esf_sb_add(b, ",");
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_add(b, "\"raw_entry_state_bitmap\": ");
+        jl(b, 3, "\"raw_entry_state_bitmap\": ");
         esf_sb_json_base64(b, pg->raw + 32, 32);
         esf_sb_add(b, ",");
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_add(b, "\"header\": {");
-        esf_sb_json_indent(b, 2, 4);
-        esf_sb_addf(b, "\"status\": \"%s\",", esf_nvs_pstatus_name(pg->status));
-        esf_sb_json_indent(b, 2, 4);
-        esf_sb_addf(b, "\"page_index\": %u,", pg->seq);
-        esf_sb_json_indent(b, 2, 4);
-        esf_sb_addf(b, "\"version\": %u,", 256u - pg->version_byte);
-        esf_sb_json_indent(b, 2, 4);
-        esf_sb_add(b, "\"crc\": {");
-        esf_sb_json_indent(b, 2, 5);
-        esf_sb_addf(b, "\"original\": %u,", pg->crc);
-        esf_sb_json_indent(b, 2, 5);
-        esf_sb_addf(b, "\"computed\": %u", pg->crc_calc);
-        esf_sb_json_indent(b, 2, 4);
-        esf_sb_add(b, "}");
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_add(b, "},");
-        esf_sb_json_indent(b, 2, 3);
-        esf_sb_add(b, "\"entries\": [");
+        jl(b, 3, "\"header\": {");
+        jl(b, 4, "\"status\": \"%s\",", esf_nvs_pstatus_name(pg->status));
+        jl(b, 4, "\"page_index\": %u,", pg->seq);
+        jl(b, 4, "\"version\": %u,", 256u - pg->version_byte);
+        jl(b, 4, "\"crc\": {");
+        jl(b, 5, "\"original\": %u,", pg->crc);
+        jl(b, 5, "\"computed\": %u", pg->crc_calc);
+        jl(b, 4, "}");
+        jl(b, 3, "},");
+        jl(b, 3, "\"entries\": [");
         for (unsigned k = 0; k < pg->nslots; k++) {
             esf_sb_json_indent(b, 2, 4);
             json_entry(b, pg, pg->slots[k].index, &pg->slots[k], 4);
@@ -695,16 +669,14 @@ static void json_all(esf_sb *b, const esf_nvs_image *img, const char *name)
         if (pg->nslots)
             esf_sb_json_indent(b, 2, 3);
         esf_sb_add(b, "]");
-        esf_sb_json_indent(b, 2, 2);
-        esf_sb_add(b, "}");
+        jl(b, 2, "}");
         if (p + 1 < img->npages)
             esf_sb_add(b, ",");
     }
     if (img->npages)
         esf_sb_json_indent(b, 2, 1);
     esf_sb_add(b, "]");
-    esf_sb_json_indent(b, 2, 0);
-    esf_sb_add(b, "}\n");
+    jl(b, 0, "}\n");
 }
 
 static void json_minimal(esf_sb *b, const esf_nvs_image *img)

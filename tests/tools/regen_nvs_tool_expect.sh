@@ -62,5 +62,8 @@ nvs/n01_primitives_v2/expected.bin extra
 --dump=minimal --col=never nvs/n12_namespaces/expected.bin
 -dnamespaces nvs/n12_namespaces/expected.bin
 -id none nvs/n12_namespaces/expected.bin
+-f json nvs-tool/empty.bin
+-i nvs-tool/empty.bin
+-d storage_info nvs-tool/empty.bin
 CASES
 echo "recorded $n command lines"
