@@ -27,6 +27,12 @@ const char *esf_nvs_rule_id(esf_nvs_rule r)
     return (unsigned)r < ESF_NVS_R__COUNT ? rule_ids[r] : "unknown";
 }
 
+/* FLOAT/DOUBLE (IDF >= v6.1): primitives for the runtime, unknown to nvs_tool */
+static bool is_float(uint8_t t)
+{
+    return t == ESF_NVS_TYPE_FLOAT || t == ESF_NVS_TYPE_DOUBLE;
+}
+
 typedef struct ctx {
     const esf_nvs_image *img;
     esf_nvs_report *rep;
@@ -270,7 +276,11 @@ static void pass_reference(ctx *c)
                 f->a = s->data_crc;
                 f->b = s->data_crc_calc;
             }
-            if (!esf_nvs_tool_type_name(e[1]))
+            if (is_float(e[1]))  /* valid for the runtime; only nvs_tool does not know it */
+                add(c, ESF_NVS_R_TYPE_UNKNOWN, ESF_NVS_SEV_INFO, true, pi, ei,
+                    "item '%.*s' has type 0x%02x (%s, ESP-IDF >= v6.1; v5.4 to v6.0 erase it, "
+                    "nvs_tool does not know it)", klen, key, e[1], esf_nvs_type_name(e[1]))->a = e[1];
+            else if (!esf_nvs_tool_type_name(e[1]))
                 add(c, ESF_NVS_R_TYPE_UNKNOWN, ESF_NVS_SEV_WARN, true, pi, ei,
                     "item '%.*s' has an unrecognized type 0x%02x", klen, key, e[1])->a = e[1];
             if (s->index + span - 1 >= NENT && span > 0) {
@@ -477,7 +487,8 @@ static void pass_runtime(ctx *c)
             /* faults the reference rules already name (CRC, payload CRC/state, span past the
              * end, unknown type) are not repeated */
             bool oob = i + (unsigned)e[2] - 1 >= NENT && e[2] > 0;
-            if ((f == ESF_NVS_ITEM_BAD_HEADER && !oob && esf_nvs_tool_type_name(e[1])) ||
+            if ((f == ESF_NVS_ITEM_BAD_HEADER && !oob &&
+                 (esf_nvs_tool_type_name(e[1]) || is_float(e[1]))) ||
                 f == ESF_NVS_ITEM_BAD_CHUNK)
                 add(c, ESF_NVS_R_ITEM_INCONSISTENT, ESF_NVS_SEV_ERROR, false, pi, (int32_t)i,
                     "item '%.16s': %s%s%s; the runtime erases it", (const char *)e + 8,

@@ -4,6 +4,7 @@
 #include "espforge/nvs_dump.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,8 @@ static const char *native_type(const esf_nvs_value *v)
     case ESF_NVS_TYPE_U32: return "u32";
     case ESF_NVS_TYPE_I32: return "i32";
     case ESF_NVS_TYPE_U64: return "u64";
+    case ESF_NVS_TYPE_FLOAT: return "float";
+    case ESF_NVS_TYPE_DOUBLE: return "double";
     default: return "i64";
     }
 }
@@ -35,6 +38,42 @@ static const char *native_type(const esf_nvs_value *v)
 static void add_value_int(esf_sb *b, const esf_nvs_value *v)
 {
     esf_sb_int(b, (int64_t)v->num, !esf_nvs_type_is_signed(v->type));
+}
+
+/* FLOAT/DOUBLE value: the shortest %g text (up to 9 / 17 significant digits) that strtof /
+ * strtod read back to the same bits; "nan", "inf", "-inf" for the non-finite ones. With `json`,
+ * non-finite values are JSON strings (JSON has no number for them). */
+static void add_value_float(esf_sb *b, const esf_nvs_value *v, bool json)
+{
+    bool dbl = v->type == ESF_NVS_TYPE_DOUBLE;
+    double x;
+    if (dbl) {
+        memcpy(&x, &v->num, sizeof x);
+    } else {
+        uint32_t bits = (uint32_t)v->num;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        x = f;
+    }
+    if (!isfinite(x)) {
+        const char *t = isnan(x) ? "nan" : x < 0 ? "-inf" : "inf";
+        esf_sb_addf(b, json ? "\"%s\"" : "%s", t);
+        return;
+    }
+    char txt[40];
+    for (int prec = 1; prec <= (dbl ? 17 : 9); prec++) {
+        snprintf(txt, sizeof txt, "%.*g", prec, x);
+        if (dbl) {
+            double y = strtod(txt, NULL);
+            if (!memcmp(&x, &y, sizeof x))
+                break;
+        } else {
+            float y = strtof(txt, NULL), f = (float)x;
+            if (!memcmp(&f, &y, sizeof f))
+                break;
+        }
+    }
+    esf_sb_add(b, txt);
 }
 
 static size_t str_len(const esf_nvs_value *v)
@@ -77,6 +116,8 @@ int esf_nvs_value_print(FILE *out, const esf_nvs_value *v, bool raw, esf_error *
         return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_nvs_value_print: NULL argument");
     if (v->kind == ESF_NVS_KIND_INT)
         add_value_int(&b, v);
+    else if (v->kind == ESF_NVS_KIND_FLOAT)
+        add_value_float(&b, v, false);
     else if (v->kind == ESF_NVS_KIND_STR || raw)
         esf_sb_addn(&b, (const char *)v->data, v->kind == ESF_NVS_KIND_STR ? str_len(v) : v->len);
     else
@@ -114,6 +155,8 @@ static void dump_text(esf_sb *b, const esf_nvs_image *img)
         esf_sb_addf(b, "  %-15s %-7s ", v->key, native_type(v));
         if (v->kind == ESF_NVS_KIND_INT) {
             add_value_int(b, v);
+        } else if (v->kind == ESF_NVS_KIND_FLOAT) {
+            add_value_float(b, v, false);
         } else if (v->kind == ESF_NVS_KIND_STR) {
             add_quoted(b, v->data, str_len(v));
         } else {
@@ -148,6 +191,8 @@ static void dump_json(esf_sb *b, const esf_nvs_image *img)
         esf_sb_addf(b, ", \"type\": \"%s\", \"value\": ", native_type(v));
         if (v->kind == ESF_NVS_KIND_INT) {
             add_value_int(b, v);
+        } else if (v->kind == ESF_NVS_KIND_FLOAT) {
+            add_value_float(b, v, true);
         } else if (v->kind == ESF_NVS_KIND_STR) {
             esf_sb_json_utf8(b, v->data, str_len(v));
         } else {
@@ -435,6 +480,8 @@ static void value_text(esf_sb *b, const esf_nvs_value *v)
     esf_sb_addf(b, "%s ", native_type(v));
     if (v->kind == ESF_NVS_KIND_INT)
         add_value_int(b, v);
+    else if (v->kind == ESF_NVS_KIND_FLOAT)
+        add_value_float(b, v, false);
     else if (v->kind == ESF_NVS_KIND_STR)
         add_quoted(b, v->data, str_len(v));
     else
@@ -445,7 +492,7 @@ static bool value_equal(const esf_nvs_value *x, const esf_nvs_value *y)
 {
     if (x->kind != y->kind || x->type != y->type)
         return false;
-    if (x->kind == ESF_NVS_KIND_INT)
+    if (x->kind == ESF_NVS_KIND_INT || x->kind == ESF_NVS_KIND_FLOAT)
         return x->num == y->num;
     return x->len == y->len && (!x->len || !memcmp(x->data, y->data, x->len));
 }

@@ -52,10 +52,9 @@ const char *esf_nvs_item_fault_name(esf_nvs_item_fault f)
     return "unknown fault";
 }
 
-/* integer types (FLOAT/DOUBLE are not values of this reader: the reference tools do not know them) */
-static bool is_int(uint8_t t)
+static bool is_float(uint8_t t)
 {
-    return esf_nvs_type_is_prim(t) && t != ESF_NVS_TYPE_FLOAT && t != ESF_NVS_TYPE_DOUBLE;
+    return t == ESF_NVS_TYPE_FLOAT || t == ESF_NVS_TYPE_DOUBLE;
 }
 
 esf_nvs_item_fault esf_nvs_entry_fault(const esf_nvs_page *pg, unsigned i, esf_error *why)
@@ -204,7 +203,7 @@ static void fill_item(esf_nvs_rec *it, const esf_nvs_page *pg, unsigned i)
     memcpy(it->key, e + 8, 16);
     it->key[16] = '\0';
     it->keylen = (uint8_t)strlen(it->key);
-    if (is_int(it->type)) {
+    if (esf_nvs_type_is_prim(it->type)) { /* FLOAT/DOUBLE: the IEEE-754 bits, zero-extended */
         it->num = (uint64_t)esf_nvs_item_prim_i(&dec);
     } else if (it->type == ESF_NVS_TYPE_BLOB_IDX) {
         it->num = esf_le32(e + 24);
@@ -323,7 +322,7 @@ static bool is_value_item(const esf_nvs_image *img, size_t k)
     const esf_nvs_rec *it = &img->items[k];
     if (it->ns == 0 || it->ns == 255)
         return false;
-    if (is_int(it->type) || it->type == ESF_NVS_TYPE_STR || it->type == ESF_NVS_TYPE_BLOB)
+    if (esf_nvs_type_is_prim(it->type) || it->type == ESF_NVS_TYPE_STR || it->type == ESF_NVS_TYPE_BLOB)
         return true;
     return it->type == ESF_NVS_TYPE_BLOB_IDX && blob_complete(img, k);
 }
@@ -371,8 +370,8 @@ static int build_values(esf_nvs_image *img, esf_error *err)
         memcpy(v->key, it->key, sizeof v->key);
         v->type = it->type;
         v->item = (uint32_t)best[b];
-        if (is_int(it->type)) {
-            v->kind = ESF_NVS_KIND_INT;
+        if (esf_nvs_type_is_prim(it->type)) {
+            v->kind = is_float(it->type) ? ESF_NVS_KIND_FLOAT : ESF_NVS_KIND_INT;
             v->num = it->num;
         } else if (it->type != ESF_NVS_TYPE_BLOB_IDX) {
             v->kind = it->type == ESF_NVS_TYPE_STR ? ESF_NVS_KIND_STR : ESF_NVS_KIND_BLOB_V1;

@@ -504,6 +504,80 @@ static void damaged_images_rules(void **state)
 }
 
 /* the partition-view loader reads the same image inside a bigger flash */
+/* FLOAT/DOUBLE items (IDF >= v6.1) added to a generator image: values of kind FLOAT with their
+ * exact bits; check notes them (info, for nvs_tool's "unrecognized type") without a warning or
+ * an inconsistency; the text dump shows them; a generator CSV refuses them */
+static void float_double_values(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = vec_bytes("n01_primitives_v2", &len);
+    esf_nvs_image *base = parse(b, len);
+    esf_nvs_report rep0;
+    check_report(base, &rep0);
+    unsigned j = 0;
+    while (esf_nvs_bitmap_get(b + 32, j) != ESF_NVS_ENTRY_EMPTY)
+        j++;
+    float f = -0.1f;
+    double d = 6.02214076e23;
+    uint32_t fb;
+    uint64_t db;
+    memcpy(&fb, &f, 4);
+    memcpy(&db, &d, 8);
+    esf_nvs_item it;
+    assert_int_equal(esf_nvs_item_init_prim(&it, 1, ESF_NVS_TYPE_FLOAT, "fl", 2, fb), ESF_OK);
+    esf_nvs_item_encode(&it, b + esf_nvs_entry_offset(0, j));
+    assert_int_equal(esf_nvs_item_init_prim(&it, 1, ESF_NVS_TYPE_DOUBLE, "db", 2, db), ESF_OK);
+    esf_nvs_item_encode(&it, b + esf_nvs_entry_offset(0, j + 1));
+    assert_memory_equal(b + esf_nvs_entry_offset(0, j) + 28, "\xff\xff\xff\xff", 4);
+    set_state(b, 0, j, ESF_NVS_ENTRY_WRITTEN);
+    set_state(b, 0, j + 1, ESF_NVS_ENTRY_WRITTEN);
+    esf_nvs_image *img = parse(b, len);
+    assert_int_equal(img->nvalues, base->nvalues + 2);
+    const char *ns = esf_nvs_image_ns_name(img, 1);
+    const esf_nvs_value *v = esf_nvs_image_find(img, ns, "fl");
+    assert_non_null(v);
+    assert_int_equal(v->kind, ESF_NVS_KIND_FLOAT);
+    assert_int_equal(v->type, ESF_NVS_TYPE_FLOAT);
+    assert_int_equal(v->num, fb);
+    v = esf_nvs_image_find(img, ns, "db");
+    assert_non_null(v);
+    assert_int_equal(v->kind, ESF_NVS_KIND_FLOAT);
+    assert_int_equal(v->type, ESF_NVS_TYPE_DOUBLE);
+    assert_true(v->num == db);
+    esf_nvs_report rep;
+    check_report(img, &rep);
+    assert_int_equal(rep.errors, rep0.errors);
+    assert_int_equal(rep.warnings, rep0.warnings);
+    const esf_nvs_finding *fi = find_rule(&rep, ESF_NVS_R_TYPE_UNKNOWN, 0, (int)j);
+    assert_non_null(fi);
+    assert_true(fi->reference);
+    assert_int_equal(fi->severity, ESF_NVS_SEV_INFO);
+    assert_null(find_rule(&rep, ESF_NVS_R_ITEM_INCONSISTENT, -1, -1));
+    char *txt = NULL;
+    size_t tlen = 0;
+    FILE *mf = open_memstream(&txt, &tlen);
+    esf_nvs_dump_opts o = { ESF_NVS_DUMP_TEXT, false };
+    assert_int_equal(esf_nvs_dump(mf, img, &o, NULL), ESF_OK);
+    fclose(mf);
+    assert_non_null(strstr(txt, "fl              float   -0.1\n"));
+    assert_non_null(strstr(txt, "db              double  6.02214076e+23\n"));
+    free(txt);
+    mf = fopen("/dev/null", "w");
+    assert_non_null(mf);
+    o.format = ESF_NVS_DUMP_CSV;
+    esf_error err;
+    esf_error_clear(&err);
+    assert_int_equal(esf_nvs_dump(mf, img, &o, &err), ESF_ERR_UNSUPPORTED);
+    fclose(mf);
+    assert_non_null(strstr(err.msg, "key 'fl'"));
+    esf_nvs_report_free(&rep);
+    esf_nvs_report_free(&rep0);
+    esf_nvs_image_free(img);
+    esf_nvs_image_free(base);
+    free(b);
+}
+
 static void load_from_partition(void **state)
 {
     (void)state;
@@ -540,6 +614,7 @@ int main(void)
         cmocka_unit_test(garbage_never_crashes),
         cmocka_unit_test(unaligned_refused),
         cmocka_unit_test(damaged_images_rules),
+        cmocka_unit_test(float_double_values),
         cmocka_unit_test(load_from_partition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

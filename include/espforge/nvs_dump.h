@@ -68,12 +68,14 @@ typedef struct esf_nvs_dump_opts {
  *  `string` (or `STRING` when stored without NUL), v1 and v2 blobs as hex2bin/base64, the entries
  *  the generator adds on its own for Wi-Fi keys left out.
  *  @return ESF_OK; ESF_ERR_IO; ESF_ERR_NO_MEM; ESF_ERR_UNSUPPORTED (CSV: a value a generator CSV
- *          cannot carry, e.g. a string with a NUL or CR inside, or a line starting with '#';
+ *          cannot carry, e.g. a string with a NUL or CR inside, a line starting with '#', or a
+ *          FLOAT/DOUBLE item (the generator has no encoding for them);
  *          err names page, entry and key). */
 int esf_nvs_dump(FILE *out, const esf_nvs_image *img, const esf_nvs_dump_opts *opts,
                  esf_error *err);
 
-/** Print one value: integers in decimal, strings without their terminating NUL, blobs as
+/** Print one value: integers in decimal, FLOAT/DOUBLE as the shortest decimal text that reads
+ *  back to the same bits (strtof/strtod; "-0", "inf", "-inf", "nan"), strings without their terminating NUL, blobs as
  *  lowercase hex (`raw` = false) or as their bytes (`raw` = true; strings then without the NUL). */
 int esf_nvs_value_print(FILE *out, const esf_nvs_value *v, bool raw, esf_error *err);
 

@@ -10,9 +10,9 @@
  *    torn entries, garbage pages, FREEING pages).
  *  - the logical view, as the ESP-IDF runtime would see it after init (nvs-format.md §12):
  *    pages with a valid header in sequence order, consistent WRITTEN items only, namespaces from
- *    namespace 0, and values: primitives, strings, v1 blobs and v2 blobs assembled from their
- *    chunk family. When a key is present more than once (a power cut between writing the new
- *    item and erasing the old one) the newest copy is the value.
+ *    namespace 0, and values: integers, FLOAT/DOUBLE (IDF >= v6.1), strings, v1 blobs and v2
+ *    blobs assembled from their chunk family. When a key is present more than once (a power
+ *    cut between writing the new item and erasing the old one) the newest copy is the value.
  *
  * The integrity checker (nvs_check.h) and the dump renderers (nvs_dump.h) work on this structure.
  * Spec: nvs-format.md, nvs-encryption.md §2, nvs-generator.md §9.
@@ -97,7 +97,8 @@ typedef struct esf_nvs_rec {
     uint8_t chunk;        /* chunkIndex (0xFF except BLOB_DATA) */
     uint8_t keylen;       /* bytes of key before the first NUL (0..16) */
     char key[17];         /* NUL-terminated */
-    uint64_t num;         /* primitives: the value's bits, sign-extended for signed types;
+    uint64_t num;         /* primitives: the value's bits, sign-extended for signed types
+                             (FLOAT/DOUBLE: IEEE-754 bits, zero-extended);
                              BLOB_IDX: total size */
     uint8_t chunk_count;  /* BLOB_IDX */
     uint8_t chunk_start;  /* BLOB_IDX: 0x00 or 0x80 */
@@ -118,7 +119,8 @@ typedef enum esf_nvs_kind {
     ESF_NVS_KIND_INT = 0,   /* U8..I64: see type */
     ESF_NVS_KIND_STR = 1,   /* data/len include the terminating NUL as stored */
     ESF_NVS_KIND_BLOB = 2,  /* v2 blob (BLOB_IDX + chunks), assembled */
-    ESF_NVS_KIND_BLOB_V1 = 3/* v1 blob (type 0x41) */
+    ESF_NVS_KIND_BLOB_V1 = 3,/* v1 blob (type 0x41) */
+    ESF_NVS_KIND_FLOAT = 4  /* FLOAT (0x24) or DOUBLE (0x28), IDF >= v6.1: see type */
 } esf_nvs_kind;
 
 /** A value: the newest live item for (namespace, key). */
@@ -128,7 +130,8 @@ typedef struct esf_nvs_value {
     char key[17];
     esf_nvs_kind kind;
     uint8_t type;          /* item type code (BLOB_IDX for v2 blobs) */
-    uint64_t num;          /* INT: bits, sign-extended for signed types */
+    uint64_t num;          /* INT: bits, sign-extended for signed types; FLOAT: the IEEE-754
+                              binary32 bits (FLOAT, low 32 bits) or binary64 bits (DOUBLE) */
     const uint8_t *data;   /* STR/BLOB/BLOB_V1: `len` bytes owned by the image */
     size_t len;
     uint32_t item;         /* index into items[]: the defining record (BLOB: the index item) */

@@ -62,6 +62,67 @@ expect_rc 0 "$E" nvs check "$img"
 expect_rc 0 "$E" nvs set "$img" newns ratio double 0.5
 expect_rc 0 "$E" nvs set "$img" newns f float -1.25
 expect_rc 0 "$E" nvs check "$img"
+get_is "$img" newns ratio 0.5
+get_is "$img" newns f -1.25
+
+# --- float/double read back exactly (shortest text that reads back to the same bits) by get,
+# dump text/JSON and diff; native check accepts them; a generator CSV refuses them by key
+fimg=$tmp/float.bin
+cat > "$tmp/float.nvs" <<'EOF'
+set app pi float 3.25
+set app e double 2.5
+set app n u8 7
+set app neg float -1.5
+set app tenth float 0.1
+set app dtenth double 0.1
+set app tiny double 1e-30
+set app ftiny float 1e-30
+set app big double 1.7976931348623157e308
+set app fbig float 3.4028234663852886e38
+set app nz double -0.0
+set app third double 0.3333333333333333
+set app pinf float inf
+EOF
+expect_rc 0 "$E" nvs apply "$fimg" "$tmp/float.nvs" --new 0x3000
+while read -r k want; do get_is "$fimg" app "$k" "$want"; done <<'EOF'
+pi 3.25
+e 2.5
+n 7
+neg -1.5
+tenth 0.1
+dtenth 0.1
+tiny 1e-30
+ftiny 1e-30
+big 1.7976931348623157e+308
+fbig 3.4028235e+38
+nz -0
+third 0.3333333333333333
+pinf inf
+EOF
+# the stored bits are the IEEE-754 encodings (float 0.1 = 0x3dcccccd, upper 4 bytes 0xFF)
+od -An -tx1 -v "$fimg" | tr -d ' \n' | grep -q 'cdcccc3dffffffff' || fail "float 0.1 bits not in image"
+expect_rc 0 "$E" nvs dump "$fimg"
+has '  pi              float   3.25' "$tmp/out"
+has '  dtenth          double  0.1' "$tmp/out"
+has '  nz              double  -0' "$tmp/out"
+has '13 values' "$tmp/out"
+expect_rc 0 "$E" nvs dump "$fimg" --format json
+has '"key": "tiny", "type": "double", "value": 1e-30,' "$tmp/out"
+has '"key": "neg", "type": "float", "value": -1.5,' "$tmp/out"
+has '"key": "pinf", "type": "float", "value": "inf",' "$tmp/out"
+if command -v python3 > /dev/null; then
+  python3 -c 'import json,sys; v={x["key"]:x["value"] for x in json.load(open(sys.argv[1]))["values"]}
+assert v["big"]==1.7976931348623157e308 and v["dtenth"]==0.1 and v["third"]==0.3333333333333333, v' \
+    "$tmp/out" || fail "dump JSON does not parse back to the exact doubles"
+fi
+expect_rc 0 "$E" nvs check "$fimg" --strict
+has '0 error(s), 0 warning(s)' "$tmp/out"
+expect_rc 1 "$E" nvs dump "$fimg" --format csv
+has "key 'pi': float types have no generator encoding" "$tmp/err"
+cp "$fimg" "$tmp/float2.bin"
+expect_rc 0 "$E" nvs set "$tmp/float2.bin" app tenth float 0.2
+expect_rc 1 "$E" nvs diff "$fimg" "$tmp/float2.bin"
+has '0.2' "$tmp/out"
 
 # --- erase: a key, then a whole namespace
 expect_rc 0 "$E" nvs erase "$img" beta b2
