@@ -15,6 +15,7 @@ stage() { rm -rf "$T/$2"; mkdir -p "$T/$2"; (cd "$D/$1" && tar cf - --exclude=ex
 
 # 1. every case through the twin (once via `espforge mfg_gen`, once via the mfg_gen symlink)
 for dir in "$D"/*/; do
+    [ -f "$dir/args" ] || continue  # a run case (fuzz/ holds seeds)
     c=$(basename "$dir")
     read -r -a args < "$dir/args"
     for how in sub link; do
@@ -36,6 +37,7 @@ done
 
 # 2. native command: same bin/ and csv/ trees, manifest hashes match the files
 for dir in "$D"/*/; do
+    [ -f "$dir/args" ] || continue
     c=$(basename "$dir")
     read -r -a args < "$dir/args"
     case " ${args[*]} " in *" --keygen "*|*" --prefix_num "*|*" --keyfile "*) continue ;; esac
