@@ -137,7 +137,7 @@ int esf_nvs_item_init_prim(esf_nvs_item *it, uint8_t ns, uint8_t type, const cha
     if (rc)
         return rc;
     unsigned n = esf_nvs_type_size(type);
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n && i < sizeof it->data; i++)  /* n <= 8; the bound tells GCC -O3 */
         it->data[i] = (uint8_t)(value >> (8 * i));
     esf_nvs_item_seal(it);
     return ESF_OK;
