@@ -114,6 +114,20 @@ static int parse_opts(int argc, char **argv, read_opts *o)
     return 0;
 }
 
+enum { VERB_RUN = -1 };
+
+/* Parse the options of `verb` and check it has exactly `npos` positional arguments and, unless
+ * `out_ok`, no -o. Returns VERB_RUN to go on, else the exit code (0 after --help). */
+static int verb_opts(const char *verb, int argc, char **argv, read_opts *o, int npos, bool out_ok)
+{
+    int rc = parse_opts(argc, argv, o);
+    if (rc)
+        return rc == 1 ? CLI_EXIT_OK : rc;
+    if (o->npos != npos || (o->out_path && !out_ok))
+        return usage(verb);
+    return VERB_RUN;
+}
+
 /* Load the image (or the partition inside it) and decrypt with the keys file. `*base` = the
  * partition's offset in the file, for messages. */
 static int load(const read_opts *o, esf_nvs_image **img, uint64_t *base, esf_error *err)
@@ -228,11 +242,9 @@ int cmd_nvs_dump(int argc, char **argv)
     esf_error err;
     esf_nvs_image *img = NULL;
     uint64_t base;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? CLI_EXIT_OK : rc;
-    if (o.npos != 1)
-        return usage("dump");
+    int rc = verb_opts("dump", argc, argv, &o, 1, true);
+    if (rc != VERB_RUN)
+        return rc;
     dump_ctx d = { NULL, { ESF_NVS_DUMP_TEXT, o.base64 } };
     if (o.json || (o.format && !strcmp(o.format, "json")))
         d.opts.format = ESF_NVS_DUMP_JSON;
@@ -264,11 +276,9 @@ int cmd_nvs_check(int argc, char **argv)
     esf_nvs_image *img = NULL;
     esf_nvs_report rep = { 0 };
     uint64_t base;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? CLI_EXIT_OK : rc;
-    if (o.npos != 1 || o.out_path)
-        return usage("check");
+    int rc = verb_opts("check", argc, argv, &o, 1, false);
+    if (rc != VERB_RUN)
+        return rc;
     esf_error_clear(&err);
     if ((rc = load(&o, &img, &base, &err)) >= 0 && (rc = esf_nvs_check(img, &rep, &err)) >= 0) {
         rc = esf_nvs_report_print(stdout, &rep, base, o.json, &err);
@@ -303,11 +313,9 @@ int cmd_nvs_get(int argc, char **argv)
     esf_error err;
     esf_nvs_image *img = NULL;
     uint64_t base;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? CLI_EXIT_OK : rc;
-    if (o.npos != 3)
-        return usage("get");
+    int rc = verb_opts("get", argc, argv, &o, 3, true);
+    if (rc != VERB_RUN)
+        return rc;
     esf_error_clear(&err);
     if ((rc = load(&o, &img, &base, &err)) >= 0) {
         const esf_nvs_value *v = esf_nvs_image_find(img, o.pos[1], o.pos[2]);
@@ -331,11 +339,9 @@ int cmd_nvs_diff(int argc, char **argv)
     esf_nvs_image *a = NULL, *b = NULL;
     uint64_t base;
     size_t n = 0;
-    int rc = parse_opts(argc, argv, &o);
-    if (rc)
-        return rc == 1 ? CLI_EXIT_OK : rc;
-    if (o.npos != 2 || o.out_path)
-        return usage("diff");
+    int rc = verb_opts("diff", argc, argv, &o, 2, false);
+    if (rc != VERB_RUN)
+        return rc;
     esf_error_clear(&err);
     if ((rc = load(&o, &a, &base, &err)) >= 0) {
         o.image = o.pos[1];

@@ -212,6 +212,16 @@ static int report(int rc, const esf_error *err)
     return cli_report(rc, err, CLI_EXIT_FAIL);
 }
 
+/* A verb's teardown: free what it loaded (NULL-safe) and its arguments; report rc. */
+static int verb_end(part_args *a, esf_part_table *t, esf_part_keywords *kw, int rc,
+                    const esf_error *err)
+{
+    esf_part_table_free(t);
+    esf_part_keywords_free(kw);
+    free(a->extra);
+    return report(rc, err);
+}
+
 /* CSV text has no NUL and no 0xFF byte (not UTF-8); a flash image has plenty of both. */
 static bool looks_like_text(const uint8_t *buf, size_t len)
 {
@@ -318,10 +328,7 @@ static int part_gen(int argc, char **argv)
     if (rc == ESF_OK && !a.quiet && strcmp(out, "-"))
         fprintf(stderr, "%s: %zu partitions, table for offset 0x%llx\n", out, t->count,
                 (unsigned long long)a.o.table_offset);
-    esf_part_table_free(t);
-    esf_part_keywords_free(kw);
-    free(a.extra);
-    return report(rc, &err);
+    return verb_end(&a, t, kw, rc, &err);
 }
 
 static int part_show(int argc, char **argv)
@@ -347,10 +354,7 @@ static int part_show(int argc, char **argv)
     if (rc == ESF_OK)
         rc = part_cli_write(a.out ? a.out : "-", text, strlen(text), &err);
     free(text);
-    esf_part_table_free(t);
-    esf_part_keywords_free(kw);
-    free(a.extra);
-    return report(rc, &err);
+    return verb_end(&a, t, kw, rc, &err);
 }
 
 static int part_check(int argc, char **argv)
@@ -390,10 +394,7 @@ static int part_check(int argc, char **argv)
                t->count, is_csv ? "" : t->has_md5 ? ", MD5 matches" : ", no MD5 row",
                (unsigned long long)a.o.table_offset, (unsigned long long)end);
     }
-    esf_part_table_free(t);
-    esf_part_keywords_free(kw);
-    free(a.extra);
-    return report(rc, &err);
+    return verb_end(&a, t, kw, rc, &err);
 }
 
 static int part_builtin(int argc, char **argv)
@@ -431,9 +432,7 @@ static int part_builtin(int argc, char **argv)
         (rc = esf_part_csv_parse(&t, csv, strlen(csv), src, &a.o, &err)) == ESF_OK &&
         (rc = check_table(&a, t, bin, &err)) == ESF_OK)
         rc = part_cli_write(a.out, bin, sizeof bin, &err);
-    esf_part_table_free(t);
-    free(a.extra);
-    return report(rc, &err);
+    return verb_end(&a, t, NULL, rc, &err);
 }
 
 static int part_layout(int argc, char **argv)

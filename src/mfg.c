@@ -22,6 +22,7 @@
 #include "espforge/nvs_crypt.h"
 #include "espforge/nvs_gen.h"
 #include "internal/crypto.h"
+#include "internal/strbuf.h"
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -51,39 +52,6 @@ static char *xasprintf(const char *fmt, ...)
     va_end(ap);
     return p;
 }
-
-/* A growable byte buffer. */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static int buf_reserve(buf *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_add(buf *b, const char *s, size_t n)
-{
-    if (buf_reserve(b, n))
-        return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int buf_adds(buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
 
 /* Python os.path.join(dir, '') : dir with one trailing '/', "" stays "". */
 static char *dir_prefix(const char *dir)
@@ -517,7 +485,7 @@ static int check_config(run *r, esf_error *err)
         }
     }
     /* keys in the values header, in the same order */
-    buf missing = { 0 };
+    esf_sb missing = { 0 };
     size_t hpos = 0;
     int nmissing = 0;
     for (size_t i = 0; i < c->nrows; i++) {
@@ -545,14 +513,15 @@ static int check_config(run *r, esf_error *err)
         else
             snprintf(line, sizeof line, "%s%s:%u: key '%s' has no column in %s (columns must follow the config order)",
                      missing.len ? "\n" : "", cf, row->line, row->cells[0], o->values_path);
-        if (buf_adds(&missing, line)) {
-            free(missing.p);
+        esf_sb_add(&missing, line);
+        if (missing.oom) {
+            esf_sb_free(&missing);
             return esf_error_set(err, ESF_ERR_NO_MEM, "checking keys");
         }
     }
     if (nmissing) {
         int rc = esf_error_set(err, ESF_ERR_NOT_FOUND, "%s", missing.p);
-        free(missing.p);
+        esf_sb_free(&missing);
         return rc;
     }
     for (size_t i = 0; i < c->nrows; i++) {
@@ -609,33 +578,31 @@ static int compute_repeat(run *r, esf_error *err)
 
 /* Append one row as Python's csv.writer writes it: QUOTE_MINIMAL (fields holding ',', '"', '\r'
  * or '\n' are quoted, quotes doubled), a lone empty field written as "", CRLF line end. */
-static int csv_put_row(buf *b, const char *const *f, size_t n)
+static int csv_put_row(esf_sb *b, const char *const *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (i && buf_add(b, ",", 1))
-            return -1;
+        if (i)
+            esf_sb_addn(b, ",", 1);
         const char *s = f[i];
         bool q = strpbrk(s, ",\"\r\n") != NULL || (n == 1 && !*s);
         if (!q) {
-            if (buf_adds(b, s))
-                return -1;
+            esf_sb_add(b, s);
             continue;
         }
-        if (buf_add(b, "\"", 1))
-            return -1;
+        esf_sb_addn(b, "\"", 1);
         for (const char *p = s;;) {  /* runs up to each quote, the quote doubled */
             const char *q = strchr(p, '"');
             size_t run = q ? (size_t)(q - p) + 1 : strlen(p);
-            if (buf_add(b, p, run) || (q && buf_add(b, "\"", 1)))
-                return -1;
+            esf_sb_addn(b, p, run);
             if (!q)
                 break;
+            esf_sb_addn(b, "\"", 1);
             p = q + 1;
         }
-        if (buf_add(b, "\"", 1))
-            return -1;
+        esf_sb_addn(b, "\"", 1);
     }
-    return buf_add(b, "\r\n", 2);
+    esf_sb_addn(b, "\r\n", 2);
+    return b->oom ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ jobs */
@@ -650,7 +617,7 @@ typedef struct job {
     char **cells;          /* the device's row after REPEAT, pointers into `arena` */
     uint32_t *cols;
     size_t ncells, cells_cap;
-    buf arena;
+    esf_sb arena;
     char *name, *csv_path, *bin_path, *key_path, *hmac_path;
     bool have_old;         /* resume: the old manifest lists this device */
     uint8_t old_sha[32], old_plain[32];
@@ -684,7 +651,7 @@ static void job_free(job *j)
     job_clear(j);
     free(j->cells);
     free(j->cols);
-    free(j->arena.p);
+    esf_sb_free(&j->arena);
 }
 
 /* Python splitext rule of set_target_filepath for key file names: no extension -> ".bin"
@@ -792,7 +759,9 @@ static int job_put_cell(job *j, size_t k, const char *s, size_t len, uint32_t co
 {
     offs[k] = j->arena.len;
     j->cols[k] = col;
-    return buf_add(&j->arena, s, len) || buf_add(&j->arena, "", 1) ? -1 : 0;
+    esf_sb_addn(&j->arena, s, len);
+    esf_sb_addn(&j->arena, "", 1);
+    return j->arena.oom ? -1 : 0;
 }
 
 #define JOB_FAIL(j, code, ...) \
@@ -837,7 +806,7 @@ static int produce(run_state *s, job *j, uint64_t index, bool pass2, esf_error *
     size_t offs_small[64], *offs = n <= 64 ? offs_small : malloc(n * sizeof *offs);
     if (!offs)
         return esf_error_set(err, ESF_ERR_NO_MEM, "reading %s", vf);
-    j->arena.len = 0;
+    esf_sb_reset(&j->arena);
     for (size_t k = 0; k < n; k++) {
         const esf_csv_field *f = &row.fields[k];
         if (job_put_cell(j, k, f->text, f->len, f->column, offs)) {
@@ -959,7 +928,7 @@ typedef struct worker {
     esf_nvs_gen *g;
     uint8_t *img;          /* opts.size bytes */
     uint8_t *old;          /* resume: the image on disk */
-    buf text;              /* the device's intermediate CSV */
+    esf_sb text;            /* the device's intermediate CSV */
     uint32_t *row_line;    /* per CSV row (0 = header): first line in `text` */
     size_t *row_cfg;       /* per CSV row: config row index */
     size_t *row_col;       /* per CSV row: values column, SIZE_MAX for namespace rows */
@@ -1025,7 +994,7 @@ static int build_text(worker *w, job *j)
 {
     run *r = w->r;
     const mfg_config *c = &r->cfg;
-    w->text.len = 0;
+    esf_sb_reset(&w->text);
     static const char *const hdr[] = { "key", "type", "encoding", "value" };
     if (csv_put_row(&w->text, hdr, 4))
         return j->rc = esf_error_set(&j->err, ESF_ERR_NO_MEM, "assembling %s", j->name);
@@ -1427,14 +1396,14 @@ static int manifest_add(run *r, manifest_out *m, const job *j, esf_error *err)
     char idx[32];
     snprintf(idx, sizeof idx, "%llu", (unsigned long long)j->index);
     const char *f[] = { idx, j->name, img, sha, key, plain };
-    buf b = { 0 };
+    esf_sb b = { 0 };
     if (csv_put_row(&b, f, 6)) {
-        free(b.p);
+        esf_sb_free(&b);
         return esf_error_set(err, ESF_ERR_NO_MEM, "manifest");
     }
     b.p[b.len - 2] = '\n';  /* the manifest uses LF */
     fwrite(b.p, 1, b.len - 1, m->csv);
-    free(b.p);
+    esf_sb_free(&b);
     if (m->json) {
         fprintf(m->json, "%s\n  {\"index\": %s, \"id\": ", m->n ? "," : "", idx);
         json_str(m->json, j->name);
@@ -1633,7 +1602,7 @@ static void worker_free(worker *w)
     esf_nvs_gen_free(w->g);
     free(w->img);
     free(w->old);
-    free(w->text.p);
+    esf_sb_free(&w->text);
     free(w->row_line);
     free(w->row_cfg);
     free(w->row_col);

@@ -26,6 +26,21 @@ static void sb_style(esf_sb *b, bool color, enum style st, const char *text)
         esf_sb_add(b, ANSI_CLEAR);
 }
 
+/* sb_style() and a newline */
+static void sb_style_line(esf_sb *b, bool color, enum style st, const char *text)
+{
+    sb_style(b, color, st, text);
+    esf_sb_add(b, "\n");
+}
+
+/* sb_style() of the text built in `inner`, then release `inner` (its oom carries over) */
+static void sb_style_take(esf_sb *b, bool color, enum style st, esf_sb *inner)
+{
+    sb_style(b, color, st, inner->p ? inner->p : "");
+    b->oom |= inner->oom;
+    esf_sb_free(inner);
+}
+
 /* close the buffer as one output chunk */
 /* ---- nvs_tool's entry model helpers */
 
@@ -158,8 +173,7 @@ static void flush_empties(esf_sb *b, bool color, int first, int last, int n)
         snprintf(t, sizeof t, " %03d.", first);
         sb_style(b, color, BOLD, t);
         esf_sb_add(b, " Empty\n");
-        sb_style(b, color, BOLD, " ...");
-        esf_sb_add(b, "\n");
+        sb_style_line(b, color, BOLD, " ...");
         snprintf(t, sizeof t, " %03d.", last);
         sb_style(b, color, BOLD, t);
         esf_sb_add(b, " Empty\n");
@@ -192,9 +206,7 @@ static void dump_everything(esf_sb *b, const esf_nvs_image *img, bool written_on
             esf_sb_addf(&inner, "Page no. %u, Status: %s, Version: %u, CRC32: ", pg->seq,
                     esf_nvs_pstatus_name(pg->status), 256u - pg->version_byte);
             crc_field(&inner, color, pg->crc, pg->crc == pg->crc_calc, "%8x");
-            sb_style(b, color, BOLD, inner.p ? inner.p : "");
-            b->oom |= inner.oom;
-            esf_sb_free(&inner);
+            sb_style_take(b, color, BOLD, &inner);
             snprintf(t, sizeof t, ", Page address: 0x%x", pg->offset);
             sb_style(b, color, BOLD, t);
         }
@@ -294,18 +306,14 @@ static void ns_label(esf_sb *b, const tool_ns *ns, uint8_t idx, bool color)
         tool_key(&nm, ns->entry[idx]);
     else
         esf_sb_addf(&nm, "%u", idx);
-    sb_style(b, color, CYAN, nm.p ? nm.p : "");
-    b->oom |= nm.oom;
-    esf_sb_free(&nm);
+    sb_style_take(b, color, CYAN, &nm);
 }
 
 static void key_label(esf_sb *b, const uint8_t *e, bool color)
 {
     esf_sb k = { 0 };
     tool_key(&k, e);
-    sb_style(b, color, YELLOW, k.p ? k.p : "");
-    b->oom |= k.oom;
-    esf_sb_free(&k);
+    sb_style_take(b, color, YELLOW, &k);
 }
 
 static void dump_minimal(esf_sb *b, const esf_nvs_image *img, bool color)
@@ -355,8 +363,7 @@ static void list_namespaces(esf_sb *b, const esf_nvs_image *img, bool color)
 {
     tool_ns ns;
     tool_ns_collect(img, &ns, false);
-    sb_style(b, color, BOLD, "Index: Namespace");
-    esf_sb_add(b, "\n");
+    sb_style_line(b, color, BOLD, "Index: Namespace");
     for (unsigned i = 0; i < 256; i++)
         if (ns.has[i]) {
             esf_sb_addf(b, " %03u: ", i);
@@ -386,13 +393,16 @@ static void blob_header(esf_sb *b, const tool_ns *ns, const uint8_t *e, bool col
     esf_sb_addf(b, " - Type: %s, Size: %u\n", what, size);
 }
 
-static void dump_children(esf_sb *b, const tref *r)
+/* the raw child entries of `r`, numbered on from line `line` (32 bytes a line); returns the next
+ * line */
+static unsigned dump_children(esf_sb *b, const tref *r, unsigned line)
 {
-    for (unsigned ch = 0; ch < r->s->nchild; ch++) {
-        esf_sb_addf(b, "  0x%05x  ", ch * 32);
+    for (unsigned ch = 0; ch < r->s->nchild; ch++, line++) {
+        esf_sb_addf(b, "  0x%05x  ", line * 32);
         dump_raw(b, r->e + 32 * (ch + 1));
         esf_sb_add(b, "\n");
     }
+    return line;
 }
 
 static int dump_blobs(esf_sb *b, const esf_nvs_image *img, bool color)
@@ -452,29 +462,24 @@ static int dump_blobs(esf_sb *b, const esf_nvs_image *img, bool color)
         unsigned line = 0;
         for (unsigned c = 0; c < count; c++) {
             if (!chunk[c].e) {
-                sb_style(b, color, YELLOW, "  ---------------------------------------------------"
-                                           "------------ Missing data ------------------------"
-                                           "----------------------------------------");
-                esf_sb_add(b, "\n");
+                sb_style_line(b, color, YELLOW, "  ---------------------------------------------------"
+                                                "------------ Missing data ------------------------"
+                                                "----------------------------------------");
                 line++;
                 continue;
             }
-            for (unsigned ch = 0; ch < chunk[c].s->nchild; ch++, line++) {
-                esf_sb_addf(b, "  0x%05x  ", line * 32);
-                dump_raw(b, chunk[c].e + 32 * (ch + 1));
-                esf_sb_add(b, "\n");
-            }
+            line = dump_children(b, &chunk[c], line);
         }
         esf_sb_add(b, "\n");
     }
     for (size_t j = 0; j < nstr; j++) {
         blob_header(b, &ns, str[j].e, color, "String", esf_le16(str[j].e + 24));
-        dump_children(b, &str[j]);
+        dump_children(b, &str[j], 0);
         esf_sb_add(b, "\n");
     }
     for (size_t j = 0; j < nleg; j++) {
         blob_header(b, &ns, leg[j].e, color, "Blob (Version 1)", esf_le16(leg[j].e + 24));
-        dump_children(b, &leg[j]);
+        dump_children(b, &leg[j], 0);
         esf_sb_add(b, "\n");
     }
 out:
@@ -536,18 +541,31 @@ int esf_nvs_tool_text(FILE *out, const esf_nvs_image *img, esf_nvs_tool_mode mod
     return rc;
 }
 
-/* a new line of JSON at `depth` (indent 2, as json.dumps(indent=2)) with printf-style text */
-static void jl(esf_sb *b, int depth, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void jl(esf_sb *b, int depth, const char *fmt, ...)
+/* a new line of JSON at `depth` levels of `ind` spaces (as json.dumps(indent=ind)) with
+ * printf-style text (at most 255 bytes) */
+static void json_line(esf_sb *b, int ind, int depth, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void json_line(esf_sb *b, int ind, int depth, const char *fmt, ...)
 {
     char tmp[256];
     va_list ap;
-    esf_sb_json_indent(b, 2, depth);
+    esf_sb_json_indent(b, ind, depth);
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0)
         esf_sb_addn(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* the full dump's lines: json.dumps(indent=2) */
+#define jl(b, depth, ...) json_line(b, 2, depth, __VA_ARGS__)
+
+/* a line `"name": "<base64 of the 32 bytes at d>",` at `depth` */
+static void jl_raw32(esf_sb *b, int depth, const char *name, const uint8_t *d)
+{
+    jl(b, depth, "\"%s\": ", name);
+    esf_sb_json_base64(b, d, 32);
+    esf_sb_add(b, ",");
 }
 
 /* one NVS_Entry.toJSON() at `depth` (the object's own indentation level) */
@@ -558,15 +576,12 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
     int d = depth + 1;
     uint32_t crc_calc = esf_nvs_item_crc(e);
     esf_sb_add(b, "{");
-    jl(b, d, "\"raw\": ");
-    esf_sb_json_base64(b, e, 32);
-    esf_sb_add(b, ",");
+    jl_raw32(b, d, "raw", e);
     jl(b, d, "\"state\": \"%s\",", esf_nvs_state_name(pg->states[index]));
-    esf_sb_json_indent(b, 2, d);
     bool blank = true;
     for (int i = 0; i < 32; i++)
         blank &= e[i] == 0xFF;
-    esf_sb_addf(b, "\"is_empty\": %s,", blank ? "true" : "false");
+    jl(b, d, "\"is_empty\": %s,", blank ? "true" : "false");
     jl(b, d, "\"index\": %u,", index);
     jl(b, d, "\"metadata\": {");
     jl(b, d + 1, "\"namespace\": %u,", e[0]);
@@ -596,23 +611,20 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
         bool idx = e[1] == ESF_NVS_TYPE_BLOB_IDX;
         uint32_t size = idx ? esf_le32(e + 24) : esf_le16(e + 24);
         esf_sb_add(b, "\"value\": [");
-        esf_sb_json_indent(b, 2, d + 2);
+        jl(b, d + 2, "%u,", size);
         if (idx) {
-            esf_sb_addf(b, "%u,", size);
             jl(b, d + 2, "%u,", e[28]);
             jl(b, d + 2, "%u", e[29]);
         } else {
-            esf_sb_addf(b, "%u,", size);
             jl(b, d + 2, "%u", esf_le32(e + 28));
         }
         jl(b, d + 1, "],");
         jl(b, d + 1, "\"size\": %u,", size);
-        esf_sb_json_indent(b, 2, d + 1);
         if (idx) {
-            esf_sb_addf(b, "\"chunk_count\": %u,", e[28]);
+            jl(b, d + 1, "\"chunk_count\": %u,", e[28]);
             jl(b, d + 1, "\"chunk_start\": %u", e[29]);
         } else {
-            esf_sb_addf(b, "\"crc\": %u", esf_le32(e + 28));
+            jl(b, d + 1, "\"crc\": %u", esf_le32(e + 28));
         }
     } else {
         esf_sb_add(b, "\"value\": null");
@@ -644,12 +656,8 @@ static void json_all(esf_sb *b, const esf_nvs_image *img, const char *name)
         jl(b, 2, "{");
         jl(b, 3, "\"is_empty\": %s,", pg->blank_header ? "true" : "false");
         jl(b, 3, "\"start_address\": %u,", pg->offset);
-        jl(b, 3, "\"raw_header\": ");
-        esf_sb_json_base64(b, pg->raw, 32);
-        esf_sb_add(b, ",");
-        jl(b, 3, "\"raw_entry_state_bitmap\": ");
-        esf_sb_json_base64(b, pg->raw + 32, 32);
-        esf_sb_add(b, ",");
+        jl_raw32(b, 3, "raw_header", pg->raw);
+        jl_raw32(b, 3, "raw_entry_state_bitmap", pg->raw + 32);
         jl(b, 3, "\"header\": {");
         jl(b, 4, "\"status\": \"%s\",", esf_nvs_pstatus_name(pg->status));
         jl(b, 4, "\"page_index\": %u,", pg->seq);
@@ -694,19 +702,15 @@ static void json_minimal(esf_sb *b, const esf_nvs_image *img)
                 !ns.has[e[0]])
                 continue;
             esf_sb_add(b, n++ ? ",\n    {" : "\n    {");
-            esf_sb_json_indent(b, 4, 2);
-            esf_sb_add(b, "\"namespace\": ");
+            json_line(b, 4, 2, "\"namespace\": ");
             esf_sb_json_latin1(b, ns.entry[e[0]] + 8, tool_key_len(ns.entry[e[0]]));
             esf_sb_add(b, ",");
-            esf_sb_json_indent(b, 4, 2);
-            esf_sb_add(b, "\"key\": ");
+            json_line(b, 4, 2, "\"key\": ");
             esf_sb_json_latin1(b, e + 8, tool_key_len(e));
             esf_sb_add(b, ",");
-            esf_sb_json_indent(b, 4, 2);
             char hex[8];
-            esf_sb_addf(b, "\"encoding\": \"%s\",", tool_type_text(e[1], hex));
-            esf_sb_json_indent(b, 4, 2);
-            esf_sb_add(b, "\"data\": ");
+            json_line(b, 4, 2, "\"encoding\": \"%s\",", tool_type_text(e[1], hex));
+            json_line(b, 4, 2, "\"data\": ");
             if (!tool_is_var(e[1])) {
                 tool_value(b, e, "null");
             } else {
@@ -720,12 +724,9 @@ static void json_minimal(esf_sb *b, const esf_nvs_image *img)
                 }
             }
             esf_sb_add(b, ",");
-            esf_sb_json_indent(b, 4, 2);
-            esf_sb_add(b, "\"state\": \"Written\",");
-            esf_sb_json_indent(b, 4, 2);
-            esf_sb_addf(b, "\"is_empty\": %s", s->blank ? "true" : "false");
-            esf_sb_json_indent(b, 4, 1);
-            esf_sb_add(b, "}");
+            json_line(b, 4, 2, "\"state\": \"Written\",");
+            json_line(b, 4, 2, "\"is_empty\": %s", s->blank ? "true" : "false");
+            json_line(b, 4, 1, "}");
         }
     }
     esf_sb_add(b, n ? "\n]\n" : "]\n");
@@ -769,44 +770,31 @@ static void tool_dup_line(esf_sb *b, const esf_nvs_image *img, const esf_nvs_fin
     for (size_t t = type.len / 8; t < 2; t++)
         esf_sb_add(&line, "\t");
     esf_sb_addf(&line, "%u\t\t%u\t%s", e[0], pg->seq, esf_nvs_pstatus_name(pg->status));
-    sb_style(b, color, RED, line.p ? line.p : "");
-    esf_sb_add(b, "\n");
-    b->oom |= line.oom || type.oom;
-    esf_sb_free(&line);
+    b->oom |= type.oom;
     esf_sb_free(&type);
+    sb_style_take(b, color, RED, &line);
+    esf_sb_add(b, "\n");
 }
 
-static void tool_ns_ref(esf_sb *b, const esf_nvs_image *img, uint8_t ns, bool color, int defined_page,
-                        int defined_entry)
+/* " Namespace index: NNN [key]" of namespace `ns` defined by entry `def` (NULL: undefined) */
+static void tool_ns_ref(esf_sb *b, uint8_t ns, const uint8_t *def)
 {
-    (void)color;
     esf_sb_addf(b, " Namespace index: %03u [", ns);
-    if (defined_page >= 0) {
-        tool_key(b, esf_nvs_page_entry(&img->pages[defined_page], (unsigned)defined_entry));
+    if (def) {
+        tool_key(b, def);
     } else {
         esf_sb_add(b, "undefined");
     }
     esf_sb_add(b, "]");
 }
 
-/* where the last Written namespace-0 definition of `ns` is, as nvs_tool's found_namespaces */
-static void ns_definition(const esf_nvs_image *img, uint8_t ns, int *page, int *entry)
+/* the last Written namespace-0 definition of index `idx` (NULL if none), as nvs_tool's
+ * found_namespaces */
+static const uint8_t *ns_definition(const esf_nvs_image *img, uint8_t idx)
 {
-    *page = *entry = -1;
-    for (uint32_t p = 0; p < img->npages; p++) {
-        const esf_nvs_page *pg = &img->pages[p];
-        for (unsigned k = 0; k < pg->nslots; k++) {
-            const esf_nvs_slot *s = &pg->slots[k];
-            const uint8_t *e = esf_nvs_page_entry(pg, s->index);
-            int64_t v;
-            bool u;
-            if (s->state == ESF_NVS_ENTRY_WRITTEN && !s->blank && e[0] == 0 &&
-                tool_int(e, &v, &u) && v == ns) {
-                *page = (int)p;
-                *entry = s->index;
-            }
-        }
-    }
+    tool_ns ns;
+    tool_ns_collect(img, &ns, false);
+    return ns.has[idx] ? ns.entry[idx] : NULL;
 }
 
 int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report *rep,
@@ -830,32 +818,26 @@ int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report
         const uint8_t *e = pg && f->entry >= 0 ? esf_nvs_page_entry(pg, (unsigned)f->entry)
                                               : NULL;
         char t[192];
-        int dp, de;
         switch (f->rule) {
         case ESF_NVS_R_SIZE:
-            sb_style(&b, color, YELLOW,
-                     "NVS Partition size must be at least 0x3000 (4kiB * 3 pages == 12kiB)!");
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, YELLOW,
+                          "NVS Partition size must be at least 0x3000 (4kiB * 3 pages == 12kiB)!");
             break;
         case ESF_NVS_R_NO_FREE_PAGE:
-            sb_style(&b, color, RED, "No free (empty) page found in the NVS partition,\nat least "
-                                     "one free page is required for proper function!");
-            esf_sb_add(&b, "\n");
-            sb_style(&b, color, RED, "NVS partition possibly truncated?\n");
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, RED, "No free (empty) page found in the NVS partition,\nat "
+                                          "least one free page is required for proper function!");
+            sb_style_line(&b, color, RED, "NVS partition possibly truncated?\n");
             break;
         case ESF_NVS_R_PAGE_EMPTY:
-            sb_style(&b, color, CYAN, "Page Empty");
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, CYAN, "Page Empty");
             break;
         case ESF_NVS_R_EMPTY_BITMAP:
-            sb_style(&b, color, RED,
-                     "The page is reported as Empty but its entry state bitmap is not empty!");
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, RED,
+                          "The page is reported as Empty but its entry state bitmap is not empty!");
             break;
         case ESF_NVS_R_EMPTY_DATA:
-            sb_style(&b, color, RED, "The page is reported as Empty but there are data written!");
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, RED,
+                          "The page is reported as Empty but there are data written!");
             break;
         case ESF_NVS_R_PAGE_CRC_OK:
             snprintf(t, sizeof t, "Page no. %u", pg->seq);
@@ -874,14 +856,12 @@ int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report
         case ESF_NVS_R_WRITTEN_EMPTY:
             snprintf(t, sizeof t, " Entry #%03d is reported as Written but it is empty!",
                      f->entry);
-            sb_style(&b, color, RED, t);
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, RED, t);
             break;
         case ESF_NVS_R_ERASED_EMPTY:
             snprintf(t, sizeof t, " Entry #%03d is reported as Erased but it is empty! (Only "
                                   "entries reported as Empty should be empty)", f->entry);
-            sb_style(&b, color, YELLOW, t);
-            esf_sb_add(&b, "\n");
+            sb_style_line(&b, color, YELLOW, t);
             break;
         case ESF_NVS_R_ENTRY_CRC:
         case ESF_NVS_R_DATA_CRC:
@@ -899,10 +879,7 @@ int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report
                        : f->rule == ESF_NVS_R_DATA_CRC ? " data (string, blob) has wrong CRC32!"
                        : f->rule == ESF_NVS_R_TYPE_UNKNOWN ? " is unrecognized!"
                                                            : " is out of bounds!");
-            sb_style(&b, color, f->rule == ESF_NVS_R_TYPE_UNKNOWN ? YELLOW : RED,
-                     m.p ? m.p : "");
-            b.oom |= m.oom;
-            esf_sb_free(&m);
+            sb_style_take(&b, color, f->rule == ESF_NVS_R_TYPE_UNKNOWN ? YELLOW : RED, &m);
             if (f->rule == ESF_NVS_R_TYPE_UNKNOWN) {
                 esf_sb_addf(&b, " Type: 0x%02x", f->a);
             } else if (f->rule != ESF_NVS_R_SPAN_OOB) {
@@ -925,10 +902,9 @@ int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report
             break;
         case ESF_NVS_R_DUPLICATE:
             if (!dup_header) {
-                sb_style(&b, color, RED, "Found duplicate entries:");
-                esf_sb_add(&b, "\n");
-                sb_style(&b, color, RED, "Entry\tKey\t\t\tType\t\tNamespace idx\tPage\tPage status");
-                esf_sb_add(&b, "\n");
+                sb_style_line(&b, color, RED, "Found duplicate entries:");
+                sb_style_line(&b, color, RED,
+                              "Entry\tKey\t\t\tType\t\tNamespace idx\tPage\tPage status");
                 dup_header = true;
             }
             tool_dup_line(&b, img, f, color);
@@ -945,27 +921,23 @@ int esf_nvs_tool_check(FILE *out, const esf_nvs_image *img, const esf_nvs_report
                 esf_sb_add(&m, " is missing a chunk!");
             else
                 esf_sb_addf(&m, " is missing %u B of data!", f->a);
-            sb_style(&b, color, RED, m.p ? m.p : "");
-            b.oom |= m.oom;
-            esf_sb_free(&m);
+            sb_style_take(&b, color, RED, &m);
             if (f->rule == ESF_NVS_R_BLOB_MISSING_DATA) {
                 esf_sb_addf(&b, " Namespace index: %03u\n", e[0]);
                 break;
             }
-            ns_definition(img, e[0], &dp, &de);
-            tool_ns_ref(&b, img, e[0], color, dp, de);
+            tool_ns_ref(&b, e[0], ns_definition(img, e[0]));
             esf_sb_addf(&b, ", Chunk Index: %03u\n", f->a);
             break;
         }
         case ESF_NVS_R_NS_UNDEFINED:
             sb_style(&b, color, RED, "Undefined namespace index!");
-            tool_ns_ref(&b, img, f->ns, color, -1, -1);
+            tool_ns_ref(&b, f->ns, NULL);
             esf_sb_add(&b, "\n");
             break;
         case ESF_NVS_R_NS_UNUSED:
             sb_style(&b, color, YELLOW, "Found unused namespace.");
-            ns_definition(img, f->ns, &dp, &de);
-            tool_ns_ref(&b, img, f->ns, color, dp, de);
+            tool_ns_ref(&b, f->ns, ns_definition(img, f->ns));
             esf_sb_add(&b, "\n");
             break;
         default:

@@ -4,12 +4,12 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal/part_internal.h"
+#include "internal/strbuf.h"
 
 /* ---- rendering (§9) */
 
@@ -46,59 +46,21 @@ size_t esf_part_entry_csv(const esf_part_entry *e, const esf_part_keywords *kw, 
     return n < 0 ? 0 : (size_t)n;
 }
 
-/* A growing string. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool fail;
-} sbuf;
-
-static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *s, const char *fmt, ...)
-{
-    if (s->fail)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || s->len + (size_t)n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 256;
-        while (n >= 0 && s->len + (size_t)n + 1 > cap)
-            cap *= 2;
-        char *p = n < 0 ? NULL : realloc(s->p, cap);
-        if (!p) {
-            s->fail = true;
-            return;
-        }
-        s->p = p;
-        s->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(s->p + s->len, s->cap - s->len, fmt, ap);
-    va_end(ap);
-    s->len += (size_t)n;
-}
-
-static void sb_entry(sbuf *s, const esf_part_entry *e, const esf_part_keywords *kw)
+/* Append one entry's CSV row, formatted in place. */
+static void sb_entry(esf_sb *s, const esf_part_entry *e, const esf_part_keywords *kw)
 {
     size_t need = esf_part_entry_csv(e, kw, NULL, 0);
-    char small[256];
-    char *row = need < sizeof small ? small : malloc(need + 1);
-    if (!row) {
-        s->fail = true;
+    esf_sb_grow(s, need);
+    if (s->oom)
         return;
-    }
-    esf_part_entry_csv(e, kw, row, need + 1);
-    sb_printf(s, "%s", row);
-    if (row != small)
-        free(row);
+    esf_part_entry_csv(e, kw, s->p + s->len, need + 1);
+    s->len += need;
 }
 
-static int sb_finish(sbuf *s, char **out, esf_error *err)
+static int sb_finish(esf_sb *s, char **out, esf_error *err)
 {
-    if (s->fail || !s->p) {
-        free(s->p);
+    if (s->oom || !s->p) {
+        esf_sb_free(s);
         *out = NULL;
         return esf_error_set(err, ESF_ERR_NO_MEM, "out of memory");
     }
@@ -109,11 +71,11 @@ static int sb_finish(sbuf *s, char **out, esf_error *err)
 int esf_part_table_to_csv(const esf_part_table *t, const esf_part_keywords *kw, char **out,
                           esf_error *err)
 {
-    sbuf s = { 0 };
-    sb_printf(&s, "# ESP-IDF Partition Table\n# Name, Type, SubType, Offset, Size, Flags\n");
+    esf_sb s = { 0 };
+    esf_sb_add(&s, "# ESP-IDF Partition Table\n# Name, Type, SubType, Offset, Size, Flags\n");
     for (size_t i = 0; i < t->count; i++) {
         sb_entry(&s, &t->entries[i], kw);
-        sb_printf(&s, "\n");
+        esf_sb_addn(&s, "\n", 1);
     }
     return sb_finish(&s, out, err);
 }
@@ -156,8 +118,8 @@ int esf_part_table_summary(const esf_part_table *t, const esf_part_keywords *kw,
                            esf_error *err)
 {
     (void)kw;
-    sbuf s = { 0 };
-    sb_printf(&s, "## %-16s %-16s %-2s %-2s %-8s %-8s %-6s %s\n", "Label", "Usage", "Ty", "ST", "Offset",
+    esf_sb s = { 0 };
+    esf_sb_addf(&s, "## %-16s %-16s %-2s %-2s %-8s %-8s %-6s %s\n", "Label", "Usage", "Ty", "ST", "Offset",
               "Length", "Size", "Flags");
     for (size_t i = 0; i < t->count; i++) {
         const esf_part_entry *e = &t->entries[i];
@@ -171,11 +133,11 @@ int esf_part_table_summary(const esf_part_table *t, const esf_part_keywords *kw,
             snprintf(tail, sizeof tail, "%-6s %s", zb, flags);
         else
             snprintf(tail, sizeof tail, "%s", zb);
-        sb_printf(&s, "%2zu %-16s %-16s %02" PRIx64 " %02" PRIx64 " %08" PRIx64 " %08" PRIx64 " %s\n",
+        esf_sb_addf(&s, "%2zu %-16s %-16s %02" PRIx64 " %02" PRIx64 " %08" PRIx64 " %08" PRIx64 " %s\n",
                   i, e->name, usage_text(e), e->type & 0xff, e->subtype & 0xff,
                   (uint64_t)e->offset & 0xffffffffu, (uint64_t)e->size & 0xffffffffu, tail);
     }
-    sb_printf(&s, "End of partition table\n");
+    esf_sb_add(&s, "End of partition table\n");
     return sb_finish(&s, out, err);
 }
 

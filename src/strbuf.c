@@ -81,6 +81,14 @@ void esf_sb_free(esf_sb *b)
     memset(b, 0, sizeof *b);
 }
 
+void esf_sb_reset(esf_sb *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
 /* ANSI styles of nvs_tool's logger */
 int esf_sb_flush(esf_sb *b, FILE *out, esf_error *err)
 {
@@ -88,9 +96,7 @@ int esf_sb_flush(esf_sb *b, FILE *out, esf_error *err)
         return esf_error_set(err, ESF_ERR_NO_MEM, "NVS dump: no memory");
     if (b->len && fwrite(b->p, 1, b->len, out) != b->len)
         return esf_error_set(err, ESF_ERR_IO, "NVS dump: write error");
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
+    esf_sb_reset(b);
     return ESF_OK;
 }
 

@@ -40,6 +40,9 @@ void esf_sb_base64(esf_sb *b, const uint8_t *d, size_t n);
 /** Write the text to `out` and empty the buffer (keeps the allocation).
  *  @return ESF_OK; ESF_ERR_NO_MEM (an append failed); ESF_ERR_IO (short write). */
 int esf_sb_flush(esf_sb *b, FILE *out, esf_error *err);
+/** Empty the buffer for reuse: length 0, `oom` cleared, the allocation kept (a buffer reused per
+ *  item, e.g. per device, so one failed item does not poison the next). */
+void esf_sb_reset(esf_sb *b);
 /** Release the text; leaves an empty buffer. NULL-safe. */
 void esf_sb_free(esf_sb *b);
 
