@@ -284,6 +284,14 @@ size_t esf_utf8_check(const uint8_t *p, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        if (len - i >= 8) {  /* ASCII runs (nearly every CSV) eight bytes at a time */
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
         uint8_t c = p[i];
         if (c < 0x80) { i++; continue; }
         size_t n; uint32_t min;

@@ -107,10 +107,40 @@ static void test_embedded_nul_and_long_fields(void **state)
     esf_csv_free(NULL);
 }
 
+/* esf_utf8_check: the first bad byte is found at every offset, inside or after ASCII runs
+ * (which it skips eight bytes at a time), and valid multi-byte text passes. */
+static void test_utf8_check_offsets(void **state)
+{
+    (void)state;
+    static const struct { const char *seq; size_t n; bool ok; } cases[] = {
+        { "\xc3\xa9", 2, true },          /* U+00E9 */
+        { "\xe2\x82\xac", 3, true },      /* U+20AC */
+        { "\xf0\x9f\x98\x80", 4, true },  /* U+1F600 */
+        { "\x80", 1, false },              /* lone continuation */
+        { "\xc0\xaf", 2, false },          /* overlong */
+        { "\xed\xa0\x80", 3, false },      /* surrogate */
+        { "\xf4\x90\x80\x80", 4, false },  /* above U+10FFFF */
+        { "\xff", 1, false },
+        { "\xe2\x82", 2, false },          /* truncated at the end */
+    };
+    uint8_t buf[48];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t at = 0; at + cases[c].n <= 40; at++)
+            for (size_t tail = 0; tail < 8 && at + cases[c].n + tail <= sizeof buf; tail++) {
+                if (!cases[c].ok && cases[c].n == 2 && cases[c].seq[0] == '\xe2' && tail)
+                    continue;  /* the truncated case only stands at the very end */
+                memset(buf, 'a', sizeof buf);
+                memcpy(buf + at, cases[c].seq, cases[c].n);
+                size_t len = at + cases[c].n + tail;
+                assert_int_equal(esf_utf8_check(buf, len), cases[c].ok ? len : at);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dialect),
+        cmocka_unit_test(test_utf8_check_offsets),
         cmocka_unit_test(test_places),
         cmocka_unit_test(test_embedded_nul_and_long_fields),
     };
