@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,13 @@ int esf_file_read(const char *path, uint8_t **out, size_t *len, esf_error *err)
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot open: %s", strerror(errno));
+    /* a regular file is read into one buffer of its size (+1 so that the read which meets the
+     * end does not grow it first): no realloc copies, no pages touched twice */
     size_t cap = 65536, n = 0;
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size < SIZE_MAX / 4)
+        cap = (size_t)st.st_size + 1;
     uint8_t *buf = malloc(cap + 1);
     int rc = ESF_OK;
     if (!buf) {

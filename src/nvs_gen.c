@@ -36,12 +36,12 @@ typedef struct ns_entry {
     uint16_t idx;
 } ns_entry;
 
-typedef struct key_slot {  /* duplicate detection: (ns, key) of every item written */
+typedef struct key_rec {   /* duplicate detection: (ns, key) of every item written */
     uint32_t hash;
-    uint16_t ns;           /* 0xFFFF = free slot */
+    uint16_t ns;
     uint8_t len;           /* key bytes (up to 60 in compat mode) */
     char key[16];          /* the first 16 bytes; longer keys also compare by hash */
-} key_slot;
+} key_rec;
 
 struct esf_nvs_gen {
     esf_nvs_gen_opts opts;
@@ -62,7 +62,10 @@ struct esf_nvs_gen {
     unsigned ns_count;      /* namespaces created (= index of the latest) */
     unsigned ns_sel;        /* namespace selected by the last namespace row */
 
-    key_slot *keys; size_t keys_cap, keys_n;
+    /* records in insertion order, and an open-addressing table of 1-based record indexes (0 =
+     * free) at most half full: 4 bytes a slot keeps the table's pages few (it was 24) */
+    key_rec *keys; size_t keys_n, keys_rcap;
+    uint32_t *key_tab; size_t keys_cap;
 
     bool wifi_done;
     char *ap_ssid, *ap_passwd, *ap_authmode;  /* NULL = None */
@@ -480,41 +483,44 @@ static uint32_t key_hash(unsigned ns, const char *k, size_t n)
 /* Record (ns, key); returns true if it was there already. */
 static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
 {
+    if (g->keys_n == g->keys_rcap) {
+        size_t rcap = g->keys_rcap ? g->keys_rcap * 2 : 128;
+        key_rec *r = rcap <= UINT32_MAX ? realloc(g->keys, rcap * sizeof *r) : NULL;
+        if (!r)
+            return false;  /* no detection under memory pressure */
+        g->keys = r;
+        g->keys_rcap = rcap;
+    }
     if (g->keys_n * 2 + 2 > g->keys_cap) {
         size_t cap = g->keys_cap ? g->keys_cap * 2 : 256;
-        key_slot *t = malloc(cap * sizeof *t);
+        uint32_t *t = calloc(cap, sizeof *t);
         if (!t)
-            return false;  /* no detection under memory pressure */
-        for (size_t i = 0; i < cap; i++)
-            t[i].ns = 0xFFFF;
-        for (size_t i = 0; i < g->keys_cap; i++) {
-            key_slot *s = &g->keys[i];
-            if (s->ns == 0xFFFF)
-                continue;
-            size_t j = s->hash & (cap - 1);
-            while (t[j].ns != 0xFFFF)
+            return false;
+        for (size_t i = 0; i < g->keys_n; i++) {
+            size_t j = g->keys[i].hash & (cap - 1);
+            while (t[j])
                 j = (j + 1) & (cap - 1);
-            t[j] = *s;
+            t[j] = (uint32_t)(i + 1);
         }
-        free(g->keys);
-        g->keys = t;
+        free(g->key_tab);
+        g->key_tab = t;
         g->keys_cap = cap;
     }
     uint32_t h = key_hash(ns, k, n);
     size_t m = n < 16 ? n : 16;
     size_t j = h & (g->keys_cap - 1);
-    while (g->keys[j].ns != 0xFFFF) {
-        key_slot *s = &g->keys[j];
+    while (g->key_tab[j]) {
+        const key_rec *s = &g->keys[g->key_tab[j] - 1];
         if (s->hash == h && s->ns == ns && s->len == n && !memcmp(s->key, k, m))
             return true;
         j = (j + 1) & (g->keys_cap - 1);
     }
-    key_slot *s = &g->keys[j];
+    key_rec *s = &g->keys[g->keys_n];
     s->hash = h;
     s->ns = (uint16_t)ns;
     s->len = (uint8_t)n;
     memcpy(s->key, k, m);
-    g->keys_n++;
+    g->key_tab[j] = (uint32_t)++g->keys_n;
     return false;
 }
 
@@ -1295,9 +1301,8 @@ void esf_nvs_gen_reset(esf_nvs_gen *g)
     g->failed = false;
     g->ns_n = 0;
     g->ns_count = g->ns_sel = 0;
-    if (g->keys)
-        for (size_t i = 0; i < g->keys_cap; i++)
-            g->keys[i].ns = 0xFFFF;
+    if (g->key_tab)
+        memset(g->key_tab, 0, g->keys_cap * sizeof *g->key_tab);
     g->keys_n = 0;
     g->wifi_done = false;
     set_str(&g->ap_ssid, NULL, 0);
@@ -1367,6 +1372,7 @@ void esf_nvs_gen_free(esf_nvs_gen *g)
     free(g->buf);
     free(g->ns);
     free(g->keys);
+    free(g->key_tab);
     free(g->ap_ssid);
     free(g->ap_passwd);
     free(g->ap_authmode);
