@@ -568,6 +568,22 @@ static void jl_raw32(esf_sb *b, int depth, const char *name, const uint8_t *d)
     esf_sb_add(b, ",");
 }
 
+/* a line `"name": "<key of entry e>",` at `depth` levels of `ind` spaces */
+static void json_key_line(esf_sb *b, int ind, int depth, const char *name, const uint8_t *e)
+{
+    json_line(b, ind, depth, "\"%s\": ", name);
+    esf_sb_json_latin1(b, e + 8, tool_key_len(e));
+    esf_sb_add(b, ",");
+}
+
+/* the "]" closing a list of `n` items whose own line is at `depth` (json.dumps(indent=2)) */
+static void json_list_end(esf_sb *b, size_t n, int depth)
+{
+    if (n)
+        esf_sb_json_indent(b, 2, depth);
+    esf_sb_add(b, "]");
+}
+
 /* one NVS_Entry.toJSON() at `depth` (the object's own indentation level) */
 static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const esf_nvs_slot *s,
                        int depth)
@@ -597,9 +613,7 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
     jl(b, d + 2, "\"data_computed\": %u", s ? s->data_crc_calc : 0);
     jl(b, d + 1, "}");
     jl(b, d, "},");
-    jl(b, d, "\"key\": ");
-    esf_sb_json_latin1(b, e + 8, tool_key_len(e));
-    esf_sb_add(b, ",");
+    json_key_line(b, 2, d, "key", e);
     jl(b, d, "\"data\": {");
     esf_sb_json_indent(b, 2, d + 1);
     int64_t v;
@@ -631,16 +645,14 @@ static void json_entry(esf_sb *b, const esf_nvs_page *pg, unsigned index, const 
     }
     jl(b, d, "},");
     jl(b, d, "\"children\": [");
-    if (s && s->nchild) {
-        for (unsigned ch = 0; ch < s->nchild; ch++) {
-            esf_sb_json_indent(b, 2, d + 1);
-            json_entry(b, pg, index + 1 + ch, NULL, d + 1);
-            if (ch + 1 < s->nchild)
-                esf_sb_add(b, ",");
-        }
-        esf_sb_json_indent(b, 2, d);
+    unsigned nchild = s ? s->nchild : 0;
+    for (unsigned ch = 0; ch < nchild; ch++) {
+        esf_sb_json_indent(b, 2, d + 1);
+        json_entry(b, pg, index + 1 + ch, NULL, d + 1);
+        if (ch + 1 < nchild)
+            esf_sb_add(b, ",");
     }
-    esf_sb_add(b, "]");
+    json_list_end(b, nchild, d);
     jl(b, depth, "}");
 }
 
@@ -674,16 +686,12 @@ static void json_all(esf_sb *b, const esf_nvs_image *img, const char *name)
             if (k + 1 < pg->nslots)
                 esf_sb_add(b, ",");
         }
-        if (pg->nslots)
-            esf_sb_json_indent(b, 2, 3);
-        esf_sb_add(b, "]");
+        json_list_end(b, pg->nslots, 3);
         jl(b, 2, "}");
         if (p + 1 < img->npages)
             esf_sb_add(b, ",");
     }
-    if (img->npages)
-        esf_sb_json_indent(b, 2, 1);
-    esf_sb_add(b, "]");
+    json_list_end(b, img->npages, 1);
     jl(b, 0, "}\n");
 }
 
@@ -702,12 +710,8 @@ static void json_minimal(esf_sb *b, const esf_nvs_image *img)
                 !ns.has[e[0]])
                 continue;
             esf_sb_add(b, n++ ? ",\n    {" : "\n    {");
-            json_line(b, 4, 2, "\"namespace\": ");
-            esf_sb_json_latin1(b, ns.entry[e[0]] + 8, tool_key_len(ns.entry[e[0]]));
-            esf_sb_add(b, ",");
-            json_line(b, 4, 2, "\"key\": ");
-            esf_sb_json_latin1(b, e + 8, tool_key_len(e));
-            esf_sb_add(b, ",");
+            json_key_line(b, 4, 2, "namespace", ns.entry[e[0]]);
+            json_key_line(b, 4, 2, "key", e);
             char hex[8];
             json_line(b, 4, 2, "\"encoding\": \"%s\",", tool_type_text(e[1], hex));
             json_line(b, 4, 2, "\"data\": ");
