@@ -85,26 +85,34 @@ int esf_parse_int(const char *text, int64_t *out, esf_error *err)
     return esf_parse_int_n(text, strlen(text), out, err);
 }
 
+/* The reference strips one k/m suffix per recursive call; strip them iteratively (no stack
+ * growth on a long run of suffixes), then apply the multipliers. */
 static int parse_km(const char *text, size_t len, int64_t *out, esf_error *err)
 {
-    if (len > 0) {
-        char last = (char)tolower((unsigned char)text[len - 1]);
-        int64_t mult = last == 'k' ? 1024 : last == 'm' ? 1048576 : 0;
-        if (mult) {
-            int64_t v;
-            int rc = parse_km(text, len - 1, &v, err);
-            if (rc < 0)
-                return rc;
-            if (v > INT64_MAX / mult || v < INT64_MIN / mult)
-                return esf_error_set(err, ESF_ERR_RANGE, "number %.*s is out of range", (int)len, text);
-            *out = v * mult;
-            return ESF_OK;
-        }
+    size_t nk = 0, nm = 0, n = len;
+    for (; n > 0; n--) {
+        char last = (char)tolower((unsigned char)text[n - 1]);
+        if (last == 'k')
+            nk++;
+        else if (last == 'm')
+            nm++;
+        else
+            break;
     }
-    int rc = esf_parse_int_n(text, len, out, err);
+    int rc = esf_parse_int_n(text, n, out, err);
     if (rc == ESF_ERR_PARSE)
-        esf_error_set(err, rc, "Invalid field value %.*s", (int)len, text);
-    return rc;
+        return esf_error_set(err, rc, "Invalid field value %.*s", (int)n, text);
+    if (rc < 0)
+        return rc;
+    int64_t v = *out;
+    for (size_t i = 0; i < nk + nm && v != 0; i++) {
+        int64_t mult = i < nk ? 1024 : 1048576;
+        if (v > INT64_MAX / mult || v < INT64_MIN / mult)
+            return esf_error_set(err, ESF_ERR_RANGE, "number %.*s is out of range", (int)len, text);
+        v *= mult;
+    }
+    *out = v;
+    return ESF_OK;
 }
 
 int esf_parse_int_km(const char *text, int64_t *out, esf_error *err)

@@ -306,6 +306,9 @@ static bool lower_eq(const char *v, size_t n, const char *kw)
     return kw[j] == '\0';
 }
 
+/* Python's recursion limit lets the reference strip at most this many k/m suffixes. */
+#define PART_MAX_KM_SUFFIXES 992
+
 /* Size of a trailing k/K/KELVIN or m/M character: sets *mult. */
 static size_t km_suffix(const char *v, size_t n, int64_t *mult)
 {
@@ -370,16 +373,30 @@ static int int_text_to_ascii(const char *b, const char *e, char *out, size_t cap
 static int parse_int_kw(row_ctx *c, const field *f, const char *v, size_t n, part_kwlist kws,
                         int64_t *out)
 {
-    int64_t mult;
-    size_t k = km_suffix(v, n, &mult);
-    if (k) {
+    /* The reference strips one k/m suffix per recursive call; strip them all here without
+     * recursion (a field of thousands of 'k's overflowed our stack, found by fuzz_part_csv) and
+     * apply the multipliers after parsing the rest. Python's recursion limit stops the reference
+     * after 992 suffixes (RecursionError, checked on every field); so does this. */
+    int64_t mult, mults[PART_MAX_KM_SUFFIXES];
+    size_t nmult = 0, k;
+    while ((k = km_suffix(v, n, &mult)) != 0) {
+        if (nmult == PART_MAX_KM_SUFFIXES)
+            return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s has more than %d K/M suffixes" PART_CRASH_NOTE,
+                           (int)(f->len > 40 ? 40 : f->len), f->p, PART_MAX_KM_SUFFIXES);
+        mults[nmult++] = mult;
+        n -= k;
+    }
+    if (nmult) {
         int64_t x;
-        int rc = parse_int_kw(c, f, v, n - k, kws, &x);
+        int rc = parse_int_kw(c, f, v, n, kws, &x);
         if (rc < 0)
             return rc;
-        if (x > PART_BIG / mult || x < -PART_BIG / mult)
-            return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range" PART_CRASH_NOTE, (int)f->len, f->p);
-        *out = x * mult;
+        for (size_t i = 0; i < nmult; i++) {
+            if (x > PART_BIG / mults[i] || x < -PART_BIG / mults[i])
+                return row_err(c, ESF_ERR_RANGE, f, false, "value %.*s is out of range" PART_CRASH_NOTE, (int)f->len, f->p);
+            x *= mults[i];
+        }
+        *out = x;
         return ESF_OK;
     }
     /* int(v, 0): Python strips Unicode whitespace around the digits */

@@ -1,6 +1,7 @@
 /* Number parsing: Python int(x, 0) grammar and the partition table's K/M suffixes. */
 #include "esf_test.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "espforge/number.h"
@@ -48,6 +49,7 @@ static void test_parse_int_km(void **state)
         { "K", 0, ESF_ERR_PARSE, "Invalid field value " },
         { "9999999999999999999", 0, ESF_ERR_RANGE, NULL },
         { "8796093022208M", 0, ESF_ERR_RANGE, NULL },
+        { "1kkkkkkk", 0, ESF_ERR_RANGE, NULL }, { "0kkkkkkkkkkkkkkkk", 0, ESF_OK, NULL },
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         int64_t v = -7;
@@ -59,6 +61,28 @@ static void test_parse_int_km(void **state)
         if (cases[i].msg && strcmp(err.msg, cases[i].msg))
             fail_msg("case %zu: message \"%s\", want \"%s\"", i, err.msg, cases[i].msg);
     }
+}
+
+/* A long run of suffixes must not recurse (a stack overflow found by fuzzing the partition CSV). */
+static void test_parse_int_km_many_suffixes(void **state)
+{
+    (void)state;
+    size_t n = 200000;
+    char *s = malloc(n + 2);
+    assert_non_null(s);
+    s[0] = '0';
+    memset(s + 1, 'k', n);
+    s[n + 1] = '\0';
+    int64_t v = -1;
+    assert_int_equal(esf_parse_int_km(s, &v, NULL), ESF_OK);
+    assert_int_equal(v, 0);
+    s[0] = '3';
+    assert_int_equal(esf_parse_int_km(s, &v, NULL), ESF_ERR_RANGE);
+    s[0] = 'x';
+    esf_error err;
+    assert_int_equal(esf_parse_int_km(s, &v, &err), ESF_ERR_PARSE);
+    assert_string_equal(err.msg, "Invalid field value x");
+    free(s);
 }
 
 static void test_parse_size(void **state)
@@ -82,6 +106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_int_python_rules),
         cmocka_unit_test(test_parse_int_km),
+        cmocka_unit_test(test_parse_int_km_many_suffixes),
         cmocka_unit_test(test_parse_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,22 @@ done < "$ESF_DATA/partition/CASES"
 [ $n = 19 ] || bad "only $n invalid vectors"
 ls "$tmp" | grep -q '\.tmp' && bad "temporary files left in $tmp"
 
+# -- a run of K/M suffixes: the reference strips one per recursive call and hits Python's
+# recursion limit after 992 (RecursionError, exit 1); found by fuzz_part_csv as a stack overflow.
+ks=$(printf 'k%.0s' $(seq 992))
+printf 'nvs,data,nvs,,0%s,\nfactory,app,factory,,1M,\n' "$ks" > "$tmp/k992.csv"
+"$E" gen_esp32part -q "$tmp/k992.csv" "$tmp/k992.bin" 2>"$tmp/err"; rc=$?
+# 0 * 1024^992 = 0: the reference then refuses the size-0 nvs partition (exit 2), as here
+[ $rc = 2 ] && grep -q "nvs" "$tmp/err" || { bad "992 suffixes: exit $rc"; cat "$tmp/err"; }
+printf 'nvs,data,nvs,,0%sk,\nfactory,app,factory,,1M,\n' "$ks" > "$tmp/k993.csv"
+"$E" gen_esp32part -q "$tmp/k993.csv" "$tmp/k993.bin" 2>"$tmp/err"; rc=$?
+[ $rc = 2 ] && grep -q "more than 992 K/M suffixes" "$tmp/err" || { bad "993 suffixes: exit $rc"; cat "$tmp/err"; }
+[ -e "$tmp/k993.bin" ] && bad "993 suffixes: output written"
+ks=$(printf 'k%.0s' $(seq 100000))
+printf 'nvs,data,nvs,,1%s,\n' "$ks" > "$tmp/kbig.csv"
+"$E" part gen "$tmp/kbig.csv" "$tmp/kbig.bin" 2>"$tmp/err"; rc=$?
+[ $rc = 1 ] && grep -Eq "kbig\.csv:1:[0-9]+: " "$tmp/err" || { bad "100000 suffixes: exit $rc"; cat "$tmp/err"; }
+
 csv=$ESF_DATA/partition/p02_two_ota/input.csv
 bin=$ESF_DATA/partition/p02_two_ota/expected.bin
 # -- strict native vs compatible twin: a 20-byte name
