@@ -40,6 +40,21 @@ int cmd_mfg_gen(int argc, char **argv);            /* cli/cmd_mfg.c (twin) */
 int cli_write_ff_image(const char *path, const uint8_t *data, size_t data_len, size_t len,
                        esf_error *err);
 
+/* A command group's verb: argv[0] of `run` is the verb. */
+typedef struct cli_verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_verb;
+
+/* List verbs as "  NAME SUMMARY" lines, names padded to `width`. */
+void cli_print_verbs(FILE *out, const cli_verb *verbs, size_t n, int width);
+
+/* Run the verb named by argv[1] of group `group` (argv[0]): no verb prints usage to stderr (exit 2),
+ * -h/--help to stdout (exit 0), an unknown verb says so and prints usage (exit 2). */
+int cli_run_verb(const char *group, const cli_verb *verbs, size_t n, void (*usage)(FILE *out),
+                 int argc, char **argv);
+
 /* Print "espforge: <located message>" to stderr; returns `exit_code` if rc < 0, else 0. */
 int cli_report(int rc, const esf_error *err, int exit_code);
 

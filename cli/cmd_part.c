@@ -462,13 +462,7 @@ static int part_layout(int argc, char **argv)
     return report(rc, &err);
 }
 
-typedef struct part_verb {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} part_verb;
-
-static const part_verb verbs[] = {
+static const cli_verb verbs[] = {
     { "gen", part_gen, "IN.csv OUT.bin [opts]   CSV (or table binary) -> 3072-byte table binary" },
     { "show", part_show, "FILE [--csv|--json]     print a CSV, a table binary or a flash image's table" },
     { "check", part_check, "FILE [opts]             validate like gen_esp32part (and stricter)" },
@@ -480,8 +474,7 @@ static const part_verb verbs[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: espforge part <verb> [args...]\n\nverbs:\n");
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    cli_print_verbs(out, verbs, sizeof verbs / sizeof verbs[0], 8);
     fprintf(out,
             "\noptions (gen, show, check, builtin): --offset N (table offset, default 0x8000; for a\n"
             "  flash image: where the table is), --flash-size S, --disable-md5sum, --secure v1|v2,\n"
@@ -492,18 +485,5 @@ static void usage(FILE *out)
 
 int cmd_part(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (!strcmp(verbs[i].name, argv[1]))
-            return verbs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "espforge part: unknown verb '%s'\n", argv[1]);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    return cli_run_verb("part", verbs, sizeof verbs / sizeof verbs[0], usage, argc, argv);
 }
