@@ -41,6 +41,7 @@ int cli_write_ff_image(const char *path, const uint8_t *data, size_t data_len, s
     int rc = esf_atomic_open(&f, path, err);
     if (rc)
         return rc;
+    esf_atomic_reserve(&f, len);
     bool ok = fwrite(data, 1, data_len, f.fp) == data_len;
     if (ok && len > data_len)
         ok = fflush(f.fp) == 0 && write_ff(fileno(f.fp), len - data_len);

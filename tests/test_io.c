@@ -29,6 +29,36 @@ static void test_write_atomic_roundtrip(void **state)
     free(dir);
 }
 
+/* A reservation larger than what is written must not show: no tail of zeros (the blocks are
+ * reserved with the size kept), and replacing an existing larger file leaves exactly the data. */
+static void test_reserve_keeps_size(void **state)
+{
+    (void)state;
+    char *dir = esf_test_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/img.bin", dir);
+    uint8_t big[3 * 4096];
+    memset(big, 0x5a, sizeof big);
+    assert_int_equal(esf_file_write_atomic(path, big, sizeof big, NULL), ESF_OK);
+    esf_atomic_file f;
+    assert_int_equal(esf_atomic_open(&f, path, NULL), ESF_OK);
+    esf_atomic_reserve(&f, 1 << 20);
+    assert_int_equal(fwrite("abc", 1, 3, f.fp), 3);
+    assert_int_equal(esf_atomic_commit(&f, NULL), ESF_OK);
+    uint8_t *back = NULL;
+    size_t len = 0;
+    assert_int_equal(esf_file_read(path, &back, &len, NULL), ESF_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(back, "abc", 3);
+    free(back);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 3);
+    esf_atomic_reserve(NULL, 4096); /* NULL-safe */
+    assert_int_equal(esf_test_count_entries(dir), 1);
+    esf_test_rmdir(dir);
+    free(dir);
+}
+
 static void test_abort_leaves_nothing(void **state)
 {
     (void)state;
@@ -163,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_atomic_roundtrip),
         cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_reserve_keeps_size),
         cmocka_unit_test(test_errors_name_the_path),
         cmocka_unit_test(test_mkdir_p),
         cmocka_unit_test(test_error_format_and_names),
