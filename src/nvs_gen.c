@@ -194,18 +194,19 @@ static pyval py_strip(pyval v)
         while (s < e && py_isspace_byte(*s)) s++;
         while (e > s && py_isspace_byte(e[-1])) e--;
     } else {
-        for (;;) {
-            uint32_t cp;
-            if (s >= e) break;
-            size_t n = utf8_cp(s, e, &cp);
+        while (s < e) {
+            uint32_t cp = *s;
+            size_t n = cp < 0x80 ? 1 : utf8_cp(s, e, &cp);
             if (!py_isspace_cp(cp)) break;
             s += n;
         }
         while (e > s) {
             const uint8_t *q = e - 1;
-            while (q > s && (*q & 0xC0) == 0x80) q--;
-            uint32_t cp;
-            utf8_cp(q, e, &cp);
+            uint32_t cp = *q;
+            if (cp >= 0x80) {
+                while (q > s && (*q & 0xC0) == 0x80) q--;
+                utf8_cp(q, e, &cp);
+            }
             if (!py_isspace_cp(cp)) break;
             e = q;
         }
@@ -244,12 +245,24 @@ static int scratch_reserve(esf_nvs_gen *g, size_t n, esf_error *err)
 
 /* ---- decoders (binascii.a2b_hex, a2b_base64 non-strict, int(x)) ---- */
 
-static int hexval(uint8_t c)
+/* a hex digit -> 0x10 | its value; anything else -> 0 */
+static const uint8_t hex_digit[256] = {
+    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14,
+    ['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19,
+    ['a'] = 0x1A, ['b'] = 0x1B, ['c'] = 0x1C, ['d'] = 0x1D, ['e'] = 0x1E, ['f'] = 0x1F,
+    ['A'] = 0x1A, ['B'] = 0x1B, ['C'] = 0x1C, ['D'] = 0x1D, ['E'] = 0x1E, ['F'] = 0x1F,
+};
+
+/* binascii.a2b_hex of `n` (even) characters into `out` (n / 2 bytes); false at a non-hex digit */
+static bool hex_decode(const uint8_t *in, size_t n, uint8_t *out)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned hi = hex_digit[in[i]], lo = hex_digit[in[i + 1]];
+        if (!(hi & lo & 0x10))
+            return false;
+        out[i / 2] = (uint8_t)(hi << 4 | (lo & 0x0F));
+    }
+    return true;
 }
 
 static int b64val(uint8_t c)
@@ -302,31 +315,27 @@ done:
 }
 
 /* Python int(value) in base 10: whitespace, sign, digits with single '_' separators, leading
- * zeros allowed. Gives sign, magnitude (saturating; `big` when > UINT64_MAX) and the normalised
- * decimal text for messages. */
+ * zeros allowed. Gives sign and magnitude (saturating; `big` when > UINT64_MAX); the literal's
+ * digits stay in the value for messages (pyint_text). */
 typedef struct pyint {
     bool neg, big;
     uint64_t mag;
-    char text[96];
+    const uint8_t *digits, *end;  /* the digits and '_' of the literal; NULL: `mag` is exact */
 } pyint;
+
+#define PYINT_TEXT 96
 
 static bool py_int10(pyval v, pyint *out)
 {
-    const uint8_t *p = v.p, *e = v.p + v.len;
-    if (v.kind == PV_STR) {
-        pyval s = py_strip(v);
-        p = s.p; e = s.p + s.len;
-    } else {
-        while (p < e && py_isspace_byte(*p)) p++;
-        while (e > p && py_isspace_byte(e[-1])) e--;
-    }
-    memset(out, 0, sizeof *out);
+    pyval s = py_strip(v);
+    const uint8_t *p = s.p, *e = s.p + s.len;
+    *out = (pyint){ .neg = false };
     if (p < e && (*p == '+' || *p == '-'))
         out->neg = *p++ == '-';
     if (p >= e)
         return false;
-    char digits[64];
-    size_t nd = 0, total = 0;
+    out->digits = p;
+    out->end = e;
     bool prev_digit = false;
     for (; p < e; p++) {
         if (*p == '_') {
@@ -338,31 +347,33 @@ static bool py_int10(pyval v, pyint *out)
         if (*p < '0' || *p > '9')
             return false;
         prev_digit = true;
-        total++;
-        if (nd == 0 && *p == '0')
-            continue;
         unsigned d = (unsigned)(*p - '0');
         if (out->mag > (UINT64_MAX - d) / 10)
             out->big = true;
         else
             out->mag = out->mag * 10 + d;
-        if (nd < sizeof digits - 1)
-            digits[nd++] = (char)*p;
-        else
-            out->big = true;
     }
-    if (!total)
-        return false;
     if (out->mag == 0 && !out->big)
         out->neg = false;
-    size_t t = 0;
-    if (out->neg)
-        out->text[t++] = '-';
-    if (!nd)
-        digits[nd++] = '0';
-    memcpy(out->text + t, digits, nd);
-    out->text[t + nd] = '\0';
     return true;
+}
+
+/* str(int) of a parsed value for messages: sign and at most 63 significant digits */
+static void pyint_text(const pyint *v, char out[PYINT_TEXT])
+{
+    size_t t = 0, nd = 0;
+    if (v->neg)
+        out[t++] = '-';
+    if (!v->digits) {
+        snprintf(out + t, PYINT_TEXT - t, "%llu", (unsigned long long)v->mag);
+        return;
+    }
+    for (const uint8_t *p = v->digits; p < v->end && nd < 63; p++)
+        if (*p != '_' && (nd || *p != '0'))
+            out[t + nd++] = (char)*p;
+    if (!nd)
+        out[t + nd++] = '0';
+    out[t + nd] = '\0';
 }
 
 /* struct.pack_into range rules for the 8 integer formats (see nvs-generator.md §3.2). */
@@ -537,20 +548,82 @@ static int check_dup(esf_nvs_gen *g, unsigned ns, const char *key, size_t klen, 
     return ESF_OK;
 }
 
-/* ---- items (Page.write_primitive_data, write_varlen_data, write_varlen_binary_data) ---- */
+/* ---- encodings ---- */
 
-static uint8_t prim_type(const char *enc)
+/* What an encoding cell selects. The reference decodes the value only for the exact lower-case
+ * spelling (write_entry compares case-sensitively) but picks the item kind from the lower-cased
+ * spelling (Page.write_* dispatch), so e.g. `HEX2BIN` stores the raw text as a blob. */
+typedef enum { DEC_NONE, DEC_FILL, DEC_HEX, DEC_BASE64, DEC_STRING } enc_decode;
+typedef enum { ENC_UNSUPPORTED, ENC_INT, ENC_STRING, ENC_BINARY, ENC_HEX2BIN, ENC_BASE64 } enc_kind;
+
+typedef struct enc_class {
+    enc_kind kind;      /* of the lower-cased spelling */
+    enc_decode decode;  /* of the exact spelling */
+    uint8_t type;       /* ENC_INT: ESF_NVS_TYPE_U8 .. ESF_NVS_TYPE_I64 */
+} enc_class;
+
+static const struct enc_name {
+    char name[8];
+    uint8_t len;
+    enc_class cls;  /* when spelled exactly so */
+} enc_names[] = {
+    { "u8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U8 } },
+    { "i8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I8 } },
+    { "u16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U16 } },
+    { "i16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I16 } },
+    { "u32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U32 } },
+    { "i32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I32 } },
+    { "u64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U64 } },
+    { "i64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I64 } },
+    { "string", 6, { ENC_STRING, DEC_STRING, 0 } },
+    { "binary", 6, { ENC_BINARY, DEC_NONE, 0 } },
+    { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
+    { "base64", 6, { ENC_BASE64, DEC_BASE64, 0 } },
+};
+
+static bool starts(const char *s, size_t n, const char *pre)
 {
-    static const struct { const char *n; uint8_t t; } t[] = {
-        { "u8", ESF_NVS_TYPE_U8 }, { "i8", ESF_NVS_TYPE_I8 }, { "u16", ESF_NVS_TYPE_U16 },
-        { "i16", ESF_NVS_TYPE_I16 }, { "u32", ESF_NVS_TYPE_U32 }, { "i32", ESF_NVS_TYPE_I32 },
-        { "u64", ESF_NVS_TYPE_U64 }, { "i64", ESF_NVS_TYPE_I64 },
-    };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (!strcmp(enc, t[i].n))
-            return t[i].t;
-    return 0;
+    size_t m = strlen(pre);
+    return n >= m && !memcmp(s, pre, m);
 }
+
+/* s (n bytes) lower-cased like the reference's encoding.lower() (ASCII letters) equals `lower` */
+static bool lower_eq(const char *s, const char *lower, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]) != lower[i])
+            return false;
+    return true;
+}
+
+static enc_class enc_classify(const char *enc, size_t len)
+{
+    if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
+        return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
+    for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0]; i++) {
+        const struct enc_name *e = &enc_names[i];
+        if (len != e->len || !lower_eq(enc, e->name, len))
+            continue;
+        enc_class c = e->cls;
+        if (memcmp(enc, e->name, len))
+            c.decode = DEC_NONE;
+        return c;
+    }
+    return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+}
+
+static bool enc_is_var(enc_kind k) { return k != ENC_UNSUPPORTED && k != ENC_INT; }
+
+/* the encoding name of an integer type ("u8" .. "i64") */
+static const char *int_enc_name(uint8_t type)
+{
+    for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0]; i++)
+        if (enc_names[i].cls.kind == ENC_INT && enc_names[i].cls.type == type)
+            return enc_names[i].name;
+    return "?";
+}
+
+/* ---- items (Page.write_primitive_data, write_varlen_data, write_varlen_binary_data) ---- */
 
 static int page_full_retry(esf_nvs_gen *g, int attempt, const char *what, esf_error *err)
 {
@@ -561,16 +634,18 @@ static int page_full_retry(esf_nvs_gen *g, int attempt, const char *what, esf_er
 }
 
 static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint *v,
-                      const char *enc, unsigned ns, esf_error *err)
+                      uint8_t type, unsigned ns, esf_error *err)
 {
-    uint8_t type = prim_type(enc);
     int rc;
     if (g->entry_num >= ESF_NVS_ENTRIES_PER_PAGE && (rc = page_new(g, err)))
         return rc;
     const char *range = pack_range_error(type, v);
-    if (range)
+    if (range) {
+        char text[PYINT_TEXT];
+        pyint_text(v, text);
         return fail(g, err, ESF_ERR_RANGE, C_VALUE, "Packing error for '%s' key '%.*s' = '%s': %s",
-                    enc, (int)klen, key, v->text, range);
+                    int_enc_name(type), (int)klen, key, text, range);
+    }
     ent e;
     if ((rc = ent_init(g, &e, ns, key, klen, err)))
         return rc;
@@ -663,17 +738,18 @@ static int write_blob_v2(esf_nvs_gen *g, ent *e, const char *key, size_t klen, p
     return page_put(g, e->b, e->len, 1, err);
 }
 
-static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
+static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, bool is_str,
                      unsigned ns, esf_error *err)
 {
-    bool is_str = !strcmp(enc, "string");
     bool v2 = g->version == ESF_NVS_VERSION_2;
     if (v.kind == PV_NONE)
         return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
     if (is_str && v.kind == PV_BYTES)
         return fail(g, err, ESF_ERR_UNSUPPORTED, C_ENC,
-                    "a file value with upper-case `%s` encoding cannot be stored (AttributeError "
-                    "in the reference); use `string`", g->row && g->row->encoding ? g->row->encoding : enc);
+                    "a file value with upper-case `%.*s` encoding cannot be stored (AttributeError "
+                    "in the reference); use `string`",
+                    g->row && g->row->encoding ? (int)g->row->encoding_len : 6,
+                    g->row && g->row->encoding ? g->row->encoding : "string");
     size_t datalen = is_str ? v.len : py_len(g, v);
     bool chars = !is_str && v.kind == PV_STR && datalen != v.len;
     if (chars)
@@ -721,12 +797,6 @@ static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, cons
 
 /* ---- NVS.write_entry: encodings ---- */
 
-static bool starts(const char *s, size_t n, const char *pre)
-{
-    size_t m = strlen(pre);
-    return n >= m && !memcmp(s, pre, m);
-}
-
 /* blob_fill(N;0xPP) / blob_sz_fill(N;0xPP) into g->scratch. */
 static int blob_fill(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
                      size_t enclen, pyval *out, esf_error *err)
@@ -743,10 +813,10 @@ static int blob_fill(esf_nvs_gen *g, const char *key, size_t klen, pyval v, cons
             else n = n * 10 + (uint64_t)(enc[i] - '0');
         }
     }
+    uint8_t pad;
     if (!nd || i + 6 > enclen || enc[i] != ';' || enc[i + 1] != '0' || enc[i + 2] != 'x' ||
-        hexval((uint8_t)enc[i + 3]) < 0 || hexval((uint8_t)enc[i + 4]) < 0 || enc[i + 5] != ')')
+        !hex_decode((const uint8_t *)enc + i + 3, 2, &pad) || enc[i + 5] != ')')
         return fail(g, err, ESF_ERR_INVALID, C_ENC, "%.*s: Invalid encoding format.", (int)enclen, enc);
-    uint8_t pad = (uint8_t)(hexval((uint8_t)enc[i + 3]) * 16 + hexval((uint8_t)enc[i + 4]));
     if (v.kind == PV_BYTES && v.len)
         return fail(g, err, ESF_ERR_UNSUPPORTED, C_TYPE,
                     "fill encodings take text, not a file (AttributeError in the reference)");
@@ -778,101 +848,107 @@ static int blob_fill(esf_nvs_gen *g, const char *key, size_t klen, pyval v, cons
     return ESF_OK;
 }
 
-/* NVS.write_entry(key, value, encoding): `ns` < 0 = the latest/selected namespace. */
+/* hex2bin: binascii.a2b_hex(value.strip()) into g->scratch. Errors in the reference's order:
+ * odd length (in characters), non-ASCII text, non-hex digit. */
+static int hex2bin(esf_nvs_gen *g, const char *key, size_t klen, pyval *v, esf_error *err)
+{
+    if (v->kind == PV_NONE)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (AttributeError in the reference)");
+    pyval s = py_strip(*v);
+    int rc;
+    if (s.len % 2 == 0) {  /* the usual case: one pass over valid hex (so ASCII, even length) */
+        if ((rc = scratch_reserve(g, s.len / 2 + 1, err)))
+            return rc;
+        if (hex_decode(s.p, s.len, g->scratch)) {
+            *v = (pyval){ PV_BYTES, g->scratch, s.len / 2 };
+            return ESF_OK;
+        }
+    }
+    if (py_len(g, s) % 2)
+        return fail(g, err, ESF_ERR_INVALID, C_VALUE,
+                    "%.*s: Invalid data length. Should be multiple of 2.", (int)klen, key);
+    if (!is_ascii(s.p, s.len))
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                    "hex2bin value: string argument should contain only ASCII characters "
+                    "(ValueError in the reference)");
+    return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                "hex2bin value: Non-hexadecimal digit found (binascii.Error in the reference)");
+}
+
+/* base64: binascii.a2b_base64(value) into g->scratch */
+static int base64(esf_nvs_gen *g, pyval *v, esf_error *err)
+{
+    if (v->kind == PV_NONE)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
+    if (v->kind == PV_STR && !is_ascii(v->p, v->len))
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                    "base64 value: string argument should contain only ASCII characters "
+                    "(ValueError in the reference)");
+    size_t n = 0;
+    int rc = a2b_base64(g, v->p, v->len, &n, err);
+    if (rc)
+        return rc;
+    *v = (pyval){ PV_BYTES, g->scratch, n };
+    return ESF_OK;
+}
+
+/* string: the text (a file's bytes must be UTF-8) and its NUL, in g->scratch */
+static int string_z(esf_nvs_gen *g, pyval *v, esf_error *err)
+{
+    if (v->kind == PV_NONE)
+        return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
+    if (v->kind == PV_BYTES) {
+        size_t bad = utf8_check(v->p, v->len);
+        if (bad != v->len)
+            return fail(g, err, ESF_ERR_PARSE, C_VALUE,
+                        "file is not valid UTF-8 at byte %zu (UnicodeDecodeError in the "
+                        "reference); use `binary` for binary files", bad);
+    }
+    int rc = scratch_reserve(g, v->len + 1, err);
+    if (rc)
+        return rc;
+    if (v->len)
+        memmove(g->scratch, v->p, v->len);
+    g->scratch[v->len] = 0;
+    *v = (pyval){ PV_STR, g->scratch, v->len + 1 };
+    return ESF_OK;
+}
+
+/* NVS.write_entry(key, value, encoding) into the latest (compat) or selected namespace. */
 static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, const char *enc,
                        size_t enclen, esf_error *err)
 {
-    int rc;
+    int rc = ESF_OK;
     if (v.kind == PV_NONE) {  /* (also keeps GCC's may-be-uninitialized analysis quiet) */
         v.p = NULL;
         v.len = 0;
     }
     if (!enc)
         return fail(g, err, ESF_ERR_PARSE, C_ENC, "missing encoding cell (AttributeError in the reference)");
-    bool decoded = false;
-    if (starts(enc, enclen, "blob_fill") || starts(enc, enclen, "blob_sz_fill")) {
-        if ((rc = blob_fill(g, key, klen, v, enc, enclen, &v, err)))
-            return rc;
-        enc = "hex2bin";
-        enclen = 7;
-        decoded = true;
-    } else if (enclen == 7 && !memcmp(enc, "hex2bin", 7)) {
-        if (v.kind == PV_NONE)
-            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (AttributeError in the reference)");
-        pyval s = py_strip(v);
-        size_t n = py_len(g, s);
-        if (n % 2)
-            return fail(g, err, ESF_ERR_INVALID, C_VALUE,
-                        "%.*s: Invalid data length. Should be multiple of 2.", (int)klen, key);
-        if (!is_ascii(s.p, s.len))
-            return fail(g, err, ESF_ERR_PARSE, C_VALUE,
-                        "hex2bin value: string argument should contain only ASCII characters "
-                        "(ValueError in the reference)");
-        if ((rc = scratch_reserve(g, s.len / 2 + 1, err)))
-            return rc;
-        for (size_t i = 0; i < s.len; i += 2) {
-            int hi = hexval(s.p[i]), lo = hexval(s.p[i + 1]);
-            if (hi < 0 || lo < 0)
-                return fail(g, err, ESF_ERR_PARSE, C_VALUE,
-                            "hex2bin value: Non-hexadecimal digit found (binascii.Error in the "
-                            "reference)");
-            g->scratch[i / 2] = (uint8_t)(hi * 16 + lo);
-        }
-        v = (pyval){ PV_BYTES, g->scratch, s.len / 2 };
-        decoded = true;
-    } else if (enclen == 6 && !memcmp(enc, "base64", 6)) {
-        if (v.kind == PV_NONE)
-            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
-        if (v.kind == PV_STR && !is_ascii(v.p, v.len))
-            return fail(g, err, ESF_ERR_PARSE, C_VALUE,
-                        "base64 value: string argument should contain only ASCII characters "
-                        "(ValueError in the reference)");
-        size_t n = 0;
-        if ((rc = a2b_base64(g, v.p, v.len, &n, err)))
-            return rc;
-        v = (pyval){ PV_BYTES, g->scratch, n };
-        decoded = true;
-    } else if (enclen == 6 && !memcmp(enc, "string", 6)) {
-        if (v.kind == PV_NONE)
-            return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
-        if (v.kind == PV_BYTES) {
-            size_t bad = utf8_check(v.p, v.len);
-            if (bad != v.len)
-                return fail(g, err, ESF_ERR_PARSE, C_VALUE,
-                            "file is not valid UTF-8 at byte %zu (UnicodeDecodeError in the "
-                            "reference); use `binary` for binary files", bad);
-        }
-        if ((rc = scratch_reserve(g, v.len + 1, err)))
-            return rc;
-        if (v.len)
-            memmove(g->scratch, v.p, v.len);
-        g->scratch[v.len] = 0;
-        v = (pyval){ PV_STR, g->scratch, v.len + 1 };
-        decoded = true;
+    enc_class c = enc_classify(enc, enclen);
+    switch (c.decode) {
+    case DEC_FILL: rc = blob_fill(g, key, klen, v, enc, enclen, &v, err); break;
+    case DEC_HEX: rc = hex2bin(g, key, klen, &v, err); break;
+    case DEC_BASE64: rc = base64(g, &v, err); break;
+    case DEC_STRING: rc = string_z(g, &v, err); break;
+    case DEC_NONE: break;
     }
-    /* encoding.lower() */
-    char low[40];
-    size_t ll = enclen < sizeof low - 1 ? enclen : sizeof low - 1;
-    for (size_t i = 0; i < ll; i++)
-        low[i] = (char)(enc[i] >= 'A' && enc[i] <= 'Z' ? enc[i] + 32 : enc[i]);
-    low[ll] = 0;
-    bool plain = enclen == ll && !memchr(enc, 0, enclen);  /* no NUL, not cut */
-    bool var = plain && (!strcmp(low, "string") || !strcmp(low, "binary") ||
-                         !strcmp(low, "hex2bin") || !strcmp(low, "base64"));
-    bool prim = plain && !var && prim_type(low);
-    if (var && !decoded && strcmp(low, "binary")) {
+    if (rc)
+        return rc;
+    bool var = enc_is_var(c.kind);
+    if (var && c.decode == DEC_NONE && c.kind != ENC_BINARY) {
+        bool str = c.kind == ENC_STRING;
         if (!g->opts.compat)
             return fail(g, err, ESF_ERR_UNSUPPORTED, C_ENC,
                         "encoding `%.*s` must be lower case: the reference then skips decoding and "
-                        "stores the raw text%s", (int)enclen, enc,
-                        strcmp(low, "string") ? " as a blob" : " without its NUL");
+                        "stores the raw text%s", (int)enclen, enc, str ? " without its NUL" : " as a blob");
         warn(g, C_ENC, "encoding `%.*s` is not lower case: like the reference, the text is stored "
-             "raw%s", (int)enclen, enc, strcmp(low, "string") ? " as a blob (no decoding)" : " without a NUL");
+             "raw%s", (int)enclen, enc, str ? " without a NUL" : " as a blob (no decoding)");
     }
     unsigned ns = g->opts.compat ? g->ns_count : g->ns_sel;
     if (var)
-        return write_var(g, key, klen, v, low, ns, err);
-    if (prim) {
+        return write_var(g, key, klen, v, c.kind == ENC_STRING, ns, err);
+    if (c.kind == ENC_INT) {
         if (v.kind == PV_NONE)
             return fail(g, err, ESF_ERR_PARSE, C_VALUE, "missing value cell (TypeError in the reference)");
         pyint n;
@@ -880,7 +956,7 @@ static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, co
             return fail(g, err, ESF_ERR_PARSE, C_VALUE,
                         "invalid literal for int() with base 10: '%.*s'", (int)(v.len > 200 ? 200 : v.len),
                         (const char *)v.p);
-        return write_prim(g, key, klen, &n, low, ns, err);
+        return write_prim(g, key, klen, &n, c.type, ns, err);
     }
     /* message shows the lower-cased encoding like the reference */
     char *m = malloc(enclen + 1);
@@ -922,8 +998,7 @@ static int write_namespace(esf_nvs_gen *g, const char *key, size_t klen, esf_err
             warn(g, C_KEY, "namespace index 255 is reserved on the device (at most 254 namespaces)");
     }
     pyint v = { .mag = g->ns_count };
-    snprintf(v.text, sizeof v.text, "%u", g->ns_count);  /* namespace rows are few */
-    int rc = write_prim(g, key, klen, &v, "u8", 0, err);
+    int rc = write_prim(g, key, klen, &v, ESF_NVS_TYPE_U8, 0, err);
     if (rc)
         return rc;
     ns_entry *n = &g->ns[g->ns_n++];
