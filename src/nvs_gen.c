@@ -36,12 +36,14 @@ typedef struct ns_entry {
     uint16_t idx;
 } ns_entry;
 
-typedef struct key_rec {   /* duplicate detection: (ns, key) of every item written */
-    uint32_t hash;
-    uint16_t ns;
-    uint8_t len;           /* key bytes (up to 60 in compat mode) */
-    char key[16];          /* the first 16 bytes; longer keys also compare by hash */
-} key_rec;
+/* Duplicate detection: a slot per item written. The item's first entry in the image holds its
+ * namespace (byte 0) and the first 16 bytes of its key (bytes 8..23), so the slot keeps only
+ * where that entry is and a tag: the key's hash with its low 6 bits replaced by the key's length
+ * in bytes (at most 60). */
+typedef struct key_slot {
+    uint32_t tag;
+    uint32_t ent;  /* 1 + index of the item's first 32-byte entry in buf; 0 = free slot */
+} key_slot;
 
 struct esf_nvs_gen {
     esf_nvs_gen_opts opts;
@@ -62,10 +64,9 @@ struct esf_nvs_gen {
     unsigned ns_count;      /* namespaces created (= index of the latest) */
     unsigned ns_sel;        /* namespace selected by the last namespace row */
 
-    /* records in insertion order, and an open-addressing table of 1-based record indexes (0 =
-     * free) at most half full: 4 bytes a slot keeps the table's pages few (it was 24) */
-    key_rec *keys; size_t keys_n, keys_rcap;
-    uint32_t *key_tab; size_t keys_cap;
+    /* open addressing, at most 3/4 full, grown by doubling: sized by the keys added, so small
+     * inputs touch few pages whatever the partition size */
+    key_slot *key_tab; size_t keys_n, keys_cap;
 
     bool wifi_done;
     char *ap_ssid, *ap_passwd, *ap_authmode;  /* NULL = None */
@@ -348,7 +349,7 @@ static bool py_int10(pyval v, pyint *out)
             return false;
         prev_digit = true;
         unsigned d = (unsigned)(*p - '0');
-        if (out->mag > (UINT64_MAX - d) / 10)
+        if (out->mag > UINT64_MAX / 10 || (out->mag == UINT64_MAX / 10 && d > UINT64_MAX % 10))
             out->big = true;
         else
             out->mag = out->mag * 10 + d;
@@ -423,12 +424,18 @@ static int page_new(esf_nvs_gen *g, esf_error *err)
     return ESF_OK;
 }
 
+/* the next free entry of the current page */
+static uint8_t *next_entry(const esf_nvs_gen *g)
+{
+    return g->cur + ESF_NVS_FIRST_ENTRY_OFFSET + (size_t)g->entry_num * ESF_NVS_ENTRY_SIZE;
+}
+
 /* Write `len` bytes at the next free entry and mark `count` entries WRITTEN. Plain images get
  * exactly the bytes given (the reference writes a too-long key or character-counted text past
  * the entry); encrypted ones get `count` whole entries, 0xFF-padded (what encrypt_data does). */
 static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned count, esf_error *err)
 {
-    uint8_t *dst = g->cur + ESF_NVS_FIRST_ENTRY_OFFSET + g->entry_num * ESF_NVS_ENTRY_SIZE;
+    uint8_t *dst = next_entry(g);
     size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
     if (g->encrypt) {
         size_t n = (size_t)count * ESF_NVS_ENTRY_SIZE, c = len < n ? len : n;
@@ -464,21 +471,22 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
         return fail(g, err, ESF_ERR_RANGE, C_KEY,
                     "namespace index %u does not fit a byte (more than 255 namespaces; ValueError "
                     "in the reference)", ns);
-    size_t kc = g->opts.compat ? nchars((const uint8_t *)key, klen) : klen;
-    memset(e->b, 0xFF, sizeof e->b);
+    size_t kc = g->opts.compat && !is_ascii((const uint8_t *)key, klen) ? nchars((const uint8_t *)key, klen) : klen;
+    memset(e->b, 0xFF, 32);
+    memset(e->b + 8, 0, 16);
     e->b[0] = (uint8_t)ns;
     memcpy(e->b + 8, key, klen);
-    memset(e->b + 8 + klen, 0, 16 - kc);
-    memset(e->b + 8 + klen + 16 - kc, 0xFF, 8);
     e->len = 32 + klen - kc;
+    if (klen != kc) {  /* the zeros and the 0xFF data field follow the longer key */
+        memset(e->b + 8 + klen, 0, 16 - kc);
+        memset(e->b + 8 + klen + 16 - kc, 0xFF, 8);
+    }
     return ESF_OK;
 }
 
 static void ent_seal(ent *e)
 {
-    uint32_t c = esf_nvs_crc(e->b, 4);
-    c = esf_crc32(c, e->b + 8, 24);
-    esf_put_le32(e->b + 4, c);
+    esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
 }
 
 /* ---- duplicate keys ---- */
@@ -491,47 +499,44 @@ static uint32_t key_hash(unsigned ns, const char *k, size_t n)
     return h;
 }
 
-/* Record (ns, key); returns true if it was there already. */
+static int key_tab_grow(esf_nvs_gen *g)
+{
+    size_t cap = g->keys_cap ? g->keys_cap * 2 : 64, mask = cap - 1;
+    key_slot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return ESF_ERR_NO_MEM;
+    for (size_t i = 0; i < g->keys_cap; i++) {
+        const key_slot *s = &g->key_tab[i];
+        if (!s->ent)
+            continue;
+        size_t j = (s->tag >> 6) & mask;
+        while (t[j].ent)
+            j = (j + 1) & mask;
+        t[j] = *s;
+    }
+    free(g->key_tab);
+    g->key_tab = t;
+    g->keys_cap = cap;
+    return ESF_OK;
+}
+
+/* Record (ns, key) for the item whose first entry is the next free one; returns true if that
+ * namespace had the key already. Keys compare by length, namespace and first 16 bytes (all keys
+ * but the compat mode's long non-ASCII ones: those compare by 26 more hash bits too). */
 static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
 {
-    if (g->keys_n == g->keys_rcap) {
-        size_t rcap = g->keys_rcap ? g->keys_rcap * 2 : 128;
-        key_rec *r = rcap <= UINT32_MAX ? realloc(g->keys, rcap * sizeof *r) : NULL;
-        if (!r)
-            return false;  /* no detection under memory pressure */
-        g->keys = r;
-        g->keys_rcap = rcap;
-    }
-    if (g->keys_n * 2 + 2 > g->keys_cap) {
-        size_t cap = g->keys_cap ? g->keys_cap * 2 : 256;
-        uint32_t *t = calloc(cap, sizeof *t);
-        if (!t)
-            return false;
-        for (size_t i = 0; i < g->keys_n; i++) {
-            size_t j = g->keys[i].hash & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = (uint32_t)(i + 1);
-        }
-        free(g->key_tab);
-        g->key_tab = t;
-        g->keys_cap = cap;
-    }
-    uint32_t h = key_hash(ns, k, n);
-    size_t m = n < 16 ? n : 16;
-    size_t j = h & (g->keys_cap - 1);
-    while (g->key_tab[j]) {
-        const key_rec *s = &g->keys[g->key_tab[j] - 1];
-        if (s->hash == h && s->ns == ns && s->len == n && !memcmp(s->key, k, m))
+    if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g))
+        return false;  /* no detection under memory pressure */
+    uint32_t tag = (key_hash(ns, k, n) & ~0x3Fu) | (uint32_t)n;
+    size_t mask = g->keys_cap - 1, j = (tag >> 6) & mask, m = n < 16 ? n : 16;
+    for (; g->key_tab[j].ent; j = (j + 1) & mask) {
+        const key_slot *s = &g->key_tab[j];
+        const uint8_t *e = g->buf + (size_t)(s->ent - 1) * ESF_NVS_ENTRY_SIZE;
+        if (s->tag == tag && e[0] == ns && !memcmp(e + 8, k, m))
             return true;
-        j = (j + 1) & (g->keys_cap - 1);
     }
-    key_rec *s = &g->keys[g->keys_n];
-    s->hash = h;
-    s->ns = (uint16_t)ns;
-    s->len = (uint8_t)n;
-    memcpy(s->key, k, m);
-    g->key_tab[j] = (uint32_t)++g->keys_n;
+    g->key_tab[j] = (key_slot){ tag, (uint32_t)((size_t)(next_entry(g) - g->buf) / ESF_NVS_ENTRY_SIZE + 1) };
+    g->keys_n++;
     return false;
 }
 
@@ -587,25 +592,22 @@ static bool starts(const char *s, size_t n, const char *pre)
     return n >= m && !memcmp(s, pre, m);
 }
 
-/* s (n bytes) lower-cased like the reference's encoding.lower() (ASCII letters) equals `lower` */
-static bool lower_eq(const char *s, const char *lower, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]) != lower[i])
-            return false;
-    return true;
-}
-
 static enc_class enc_classify(const char *enc, size_t len)
 {
     if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
         return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
+    char raw[8] = { 0 }, low[8] = { 0 };  /* the names have 2..7 characters */
+    if (len < 2 || len > 7)
+        return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+    memcpy(raw, enc, len);
+    for (size_t i = 0; i < len; i++)  /* encoding.lower() (only ASCII letters matter here) */
+        low[i] = (char)(raw[i] >= 'A' && raw[i] <= 'Z' ? raw[i] + 32 : raw[i]);
     for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0]; i++) {
         const struct enc_name *e = &enc_names[i];
-        if (len != e->len || !lower_eq(enc, e->name, len))
+        if (len != e->len || memcmp(low, e->name, sizeof low))
             continue;
         enc_class c = e->cls;
-        if (memcmp(enc, e->name, len))
+        if (memcmp(raw, e->name, sizeof raw))
             c.decode = DEC_NONE;
         return c;
     }
@@ -653,7 +655,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     e.b[3] = ESF_NVS_CHUNK_ANY;
     e.b[1] = type;
     uint64_t raw = v->neg ? 0 - v->mag : v->mag;
-    for (unsigned i = 0; i < esf_nvs_type_size(type); i++)
+    for (unsigned i = 0, size = esf_nvs_type_size(type); i < size && i < 8; i++)
         e.b[24 + i] = (uint8_t)(raw >> (8 * i));
     ent_seal(&e);
     if ((rc = check_dup(g, ns, key, klen, err)))
@@ -1153,10 +1155,12 @@ static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
 {
     if (!r->key)
         return fail(g, err, ESF_ERR_PARSE, C_KEY, "missing key cell (TypeError in the reference)");
-    size_t bad = utf8_check((const uint8_t *)r->key, r->key_len);
-    if (bad != r->key_len)
-        return fail(g, err, ESF_ERR_PARSE, C_KEY, "key is not valid UTF-8");
-    size_t n = nchars((const uint8_t *)r->key, r->key_len);
+    size_t n = r->key_len;  /* characters */
+    if (!is_ascii((const uint8_t *)r->key, r->key_len)) {
+        if (utf8_check((const uint8_t *)r->key, r->key_len) != r->key_len)
+            return fail(g, err, ESF_ERR_PARSE, C_KEY, "key is not valid UTF-8");
+        n = nchars((const uint8_t *)r->key, r->key_len);
+    }
     if (n > ESF_NVS_KEY_MAX)
         return fail(g, err, ESF_ERR_INVALID, C_KEY, "Length of key `%.*s` should be <= 15 characters.",
                     (int)r->key_len, r->key);
@@ -1446,7 +1450,6 @@ void esf_nvs_gen_free(esf_nvs_gen *g)
         return;
     free(g->buf);
     free(g->ns);
-    free(g->keys);
     free(g->key_tab);
     free(g->ap_ssid);
     free(g->ap_passwd);
