@@ -254,10 +254,36 @@ static const uint8_t hex_digit[256] = {
     ['A'] = 0x1A, ['B'] = 0x1B, ['C'] = 0x1C, ['D'] = 0x1D, ['E'] = 0x1E, ['F'] = 0x1F,
 };
 
+/* Eight hex digits (a little-endian word of text) -> four bytes at `out`, eight at a time
+ * (SWAR): a byte is a digit when '0' <= b <= '9', a letter when 'a' <= (b | 0x20) <= 'f'; each
+ * comparison is an addition that sets the byte's high bit (no carries: every byte is < 0x80).
+ * false if any is not a hex digit. */
+static bool hex8(uint64_t w, uint8_t out[4])
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+    if (w & high)
+        return false;
+    uint64_t l = w | 0x20 * ones;
+    uint64_t digit = (w + (0x80 - '0') * ones) & ~(w + (0x80 - '9' - 1) * ones);
+    uint64_t alpha = (l + (0x80 - 'a') * ones) & ~(l + (0x80 - 'f' - 1) * ones);
+    if (((digit | alpha) & high) != high)
+        return false;
+    uint64_t v = (w & 0x0F * ones) + ((alpha & high) >> 7) * 9;             /* nibbles */
+    v = (v & 0x000F000F000F000Full) << 4 | (v >> 8 & 0x000F000F000F000Full); /* byte a lane */
+    v = (v | v >> 8) & 0x0000FFFF0000FFFFull;
+    v = (v | v >> 16) & 0xFFFFFFFFull;
+    esf_put_le32(out, (uint32_t)v);
+    return true;
+}
+
 /* binascii.a2b_hex of `n` (even) characters into `out` (n / 2 bytes); false at a non-hex digit */
 static bool hex_decode(const uint8_t *in, size_t n, uint8_t *out)
 {
-    for (size_t i = 0; i < n; i += 2) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (!hex8(esf_le64(in + i), out + i / 2))
+            return false;
+    for (; i < n; i += 2) {
         unsigned hi = hex_digit[in[i]], lo = hex_digit[in[i + 1]];
         if (!(hi & lo & 0x10))
             return false;
@@ -337,6 +363,17 @@ static bool py_int10(pyval v, pyint *out)
         return false;
     out->digits = p;
     out->end = e;
+    if (e - p <= 19) {  /* the usual literal: up to 19 plain digits, which cannot overflow */
+        uint64_t m = 0;
+        const uint8_t *q = p;
+        for (; q < e && (unsigned)(*q - '0') < 10; q++)
+            m = m * 10 + (unsigned)(*q - '0');
+        if (q == e) {
+            out->mag = m;
+            out->neg = out->neg && m;
+            return true;
+        }
+    }
     bool prev_digit = false;
     for (; p < e; p++) {
         if (*p == '_') {
@@ -471,11 +508,13 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
         return fail(g, err, ESF_ERR_RANGE, C_KEY,
                     "namespace index %u does not fit a byte (more than 255 namespaces; ValueError "
                     "in the reference)", ns);
-    size_t kc = g->opts.compat && !is_ascii((const uint8_t *)key, klen) ? nchars((const uint8_t *)key, klen) : klen;
     memset(e->b, 0xFF, 32);
     memset(e->b + 8, 0, 16);
     e->b[0] = (uint8_t)ns;
     memcpy(e->b + 8, key, klen);
+    size_t kc = klen;  /* characters: ASCII keys (nearly all) show in the zero-padded key field */
+    if (g->opts.compat && (klen > 16 || ((esf_le64(e->b + 8) | esf_le64(e->b + 16)) & 0x8080808080808080ull)))
+        kc = nchars((const uint8_t *)key, klen);
     e->len = 32 + klen - kc;
     if (klen != kc) {  /* the zeros and the 0xFF data field follow the longer key */
         memset(e->b + 8 + klen, 0, 16 - kc);
@@ -491,12 +530,22 @@ static void ent_seal(ent *e)
 
 /* ---- duplicate keys ---- */
 
-static uint32_t key_hash(unsigned ns, const char *k, size_t n)
+static uint64_t mix64(uint64_t h)  /* splitmix64's finaliser */
 {
-    uint32_t h = 2166136261u ^ ns;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)k[i]) * 16777619u;
-    return h;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
+}
+
+/* Hash of (namespace, key) from an item header: its namespace byte and 16-byte key field (the
+ * key zero-padded, or its first 16 bytes), the key length, and the bytes past the field. */
+static uint32_t key_hash(const uint8_t *hdr, const char *k, size_t n)
+{
+    uint64_t h = mix64(esf_le64(hdr + 16) ^ ((uint64_t)hdr[0] << 8 | n));
+    h = mix64(h ^ esf_le64(hdr + 8));
+    for (size_t i = ESF_NVS_KEY_SIZE; i < n; i++)
+        h = mix64(h ^ (uint8_t)k[i]);
+    return (uint32_t)(h >> 32);
 }
 
 static int key_tab_grow(esf_nvs_gen *g)
@@ -520,19 +569,20 @@ static int key_tab_grow(esf_nvs_gen *g)
     return ESF_OK;
 }
 
-/* Record (ns, key) for the item whose first entry is the next free one; returns true if that
- * namespace had the key already. Keys compare by length, namespace and first 16 bytes (all keys
- * but the compat mode's long non-ASCII ones: those compare by 26 more hash bits too). */
-static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
+/* Record the item whose header `hdr` (ent_init) goes to the next free entry; returns true if its
+ * namespace had its key already. Keys compare by length, namespace and key field: exactly, but
+ * for the compat mode's keys of more than 16 bytes (non-ASCII), whose further bytes compare by
+ * hash only (they decide a warning, not the output). */
+static bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n)
 {
     if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g))
         return false;  /* no detection under memory pressure */
-    uint32_t tag = (key_hash(ns, k, n) & ~0x3Fu) | (uint32_t)n;
-    size_t mask = g->keys_cap - 1, j = (tag >> 6) & mask, m = n < 16 ? n : 16;
+    uint32_t tag = (key_hash(hdr, k, n) & ~0x3Fu) | (uint32_t)n;
+    size_t mask = g->keys_cap - 1, j = (tag >> 6) & mask;
     for (; g->key_tab[j].ent; j = (j + 1) & mask) {
         const key_slot *s = &g->key_tab[j];
         const uint8_t *e = g->buf + (size_t)(s->ent - 1) * ESF_NVS_ENTRY_SIZE;
-        if (s->tag == tag && e[0] == ns && !memcmp(e + 8, k, m))
+        if (s->tag == tag && e[0] == hdr[0] && !memcmp(e + 8, hdr + 8, ESF_NVS_KEY_SIZE))
             return true;
     }
     g->key_tab[j] = (key_slot){ tag, (uint32_t)((size_t)(next_entry(g) - g->buf) / ESF_NVS_ENTRY_SIZE + 1) };
@@ -540,16 +590,16 @@ static bool key_seen(esf_nvs_gen *g, unsigned ns, const char *k, size_t n)
     return false;
 }
 
-static int check_dup(esf_nvs_gen *g, unsigned ns, const char *key, size_t klen, esf_error *err)
+static int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen, esf_error *err)
 {
-    if (!key_seen(g, ns, key, klen))
+    if (!key_seen(g, e->b, key, klen))
         return ESF_OK;
     if (!g->opts.compat)
         return fail(g, err, ESF_ERR_EXISTS, C_KEY,
                     "duplicate key `%.*s` in namespace index %u (the reference writes both items; "
-                    "the device keeps only one)", (int)klen, key, ns);
+                    "the device keeps only one)", (int)klen, key, e->b[0]);
     warn(g, C_KEY, "duplicate key `%.*s` in namespace index %u: written twice like the reference "
-         "(the device keeps only one of them)", (int)klen, key, ns);
+         "(the device keeps only one of them)", (int)klen, key, e->b[0]);
     return ESF_OK;
 }
 
@@ -596,18 +646,21 @@ static enc_class enc_classify(const char *enc, size_t len)
 {
     if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
         return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
-    char raw[8] = { 0 }, low[8] = { 0 };  /* the names have 2..7 characters */
-    if (len < 2 || len > 7)
+    if (len < 2 || len > 7)  /* the names have 2..7 characters */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
-    memcpy(raw, enc, len);
-    for (size_t i = 0; i < len; i++)  /* encoding.lower() (only ASCII letters matter here) */
-        low[i] = (char)(raw[i] >= 'A' && raw[i] <= 'Z' ? raw[i] + 32 : raw[i]);
+    uint64_t raw = 0, low = 0;  /* the spelling as a little-endian word, and lower-cased */
+    for (size_t i = 0; i < len; i++) {
+        uint64_t c = (uint8_t)enc[i];
+        raw |= c << (8 * i);
+        low |= (c - 'A' < 26 ? c + 32 : c) << (8 * i);  /* encoding.lower(): ASCII letters here */
+    }
     for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0]; i++) {
         const struct enc_name *e = &enc_names[i];
-        if (len != e->len || memcmp(low, e->name, sizeof low))
+        uint64_t name = esf_le64((const uint8_t *)e->name);
+        if (len != e->len || low != name)
             continue;
         enc_class c = e->cls;
-        if (memcmp(raw, e->name, sizeof raw))
+        if (raw != name)
             c.decode = DEC_NONE;
         return c;
     }
@@ -658,7 +711,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     for (unsigned i = 0, size = esf_nvs_type_size(type); i < size && i < 8; i++)
         e.b[24 + i] = (uint8_t)(raw >> (8 * i));
     ent_seal(&e);
-    if ((rc = check_dup(g, ns, key, klen, err)))
+    if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
     return page_put(g, e.b, e.len, 1, err);
 }
@@ -785,7 +838,7 @@ static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, bool
     if (!v2 || is_str)
         e.b[2] = (uint8_t)total;
     e.b[1] = is_str ? ESF_NVS_TYPE_STR : ESF_NVS_TYPE_BLOB;
-    if ((rc = check_dup(g, ns, key, klen, err)))
+    if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
     if (blob_v2)
         return write_blob_v2(g, &e, key, klen, v, chars, datalen, err);
