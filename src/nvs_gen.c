@@ -191,6 +191,8 @@ static bool py_isspace_byte(uint8_t c) { return c == ' ' || (c >= 0x09 && c <= 0
 static pyval py_strip(pyval v)
 {
     const uint8_t *s = v.p, *e = v.p + v.len;
+    if (s < e && s[0] > ' ' && s[0] < 0x80 && e[-1] > ' ' && e[-1] < 0x80)
+        return v;  /* printable ASCII ends: nothing to strip (the usual case) */
     if (v.kind == PV_BYTES) {
         while (s < e && py_isspace_byte(*s)) s++;
         while (e > s && py_isspace_byte(e[-1])) e--;
@@ -269,10 +271,10 @@ static bool hex8(uint64_t w, uint8_t out[4])
     if (((digit | alpha) & high) != high)
         return false;
     uint64_t v = (w & 0x0F * ones) + ((alpha & high) >> 7) * 9;             /* nibbles */
-    v = (v & 0x000F000F000F000Full) << 4 | (v >> 8 & 0x000F000F000F000Full); /* byte a lane */
-    v = (v | v >> 8) & 0x0000FFFF0000FFFFull;
-    v = (v | v >> 16) & 0xFFFFFFFFull;
-    esf_put_le32(out, (uint32_t)v);
+    v = (v & 0x000F000F000F000Full) << 4 | (v >> 8 & 0x000F000F000F000Full); /* a byte a lane */
+    v |= v >> 8;  /* bytes 0, 1 and 4, 5 */
+    esf_put_le16(out, (uint16_t)v);
+    esf_put_le16(out + 2, (uint16_t)(v >> 32));
     return true;
 }
 
@@ -1249,9 +1251,46 @@ int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
 
 typedef struct colmap {
     int idx[4];  /* last header position of key, type, encoding, value; -1 absent */
+    int missing; /* first column the header lacks; -1 none */
 } colmap;
 
 static const char *const col_names[4] = { "key", "type", "encoding", "value" };
+
+static void colmap_init(colmap *cm, const esf_csv_row *header)
+{
+    cm->missing = -1;
+    for (int c = 0; c < 4; c++) {
+        cm->idx[c] = -1;
+        for (size_t i = 0; i < header->nfields; i++)
+            if (header->fields[i].len == strlen(col_names[c]) &&
+                !memcmp(header->fields[i].text, col_names[c], header->fields[i].len))
+                cm->idx[c] = (int)i;
+        if (cm->idx[c] < 0 && cm->missing < 0)
+            cm->missing = c;
+    }
+}
+
+/* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a column reads
+ * the cell at its LAST header position, or None (NULL) if that is past the row's end. */
+static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, enum col c)
+{
+    int i = cm->idx[c];
+    return i >= 0 && (size_t)i < row->nfields ? &row->fields[i] : NULL;
+}
+
+static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm, const char *source)
+{
+    const esf_csv_field *k = row_cell(row, cm, C_KEY), *t = row_cell(row, cm, C_TYPE),
+                        *e = row_cell(row, cm, C_ENC), *v = row_cell(row, cm, C_VALUE);
+    *r = (esf_nvs_row){
+        .key = k ? k->text : NULL, .key_len = k ? k->len : 0, .col_key = k ? k->column : 0,
+        .type = t ? t->text : NULL, .type_len = t ? t->len : 0, .col_type = t ? t->column : 0,
+        .encoding = e ? e->text : NULL, .encoding_len = e ? e->len : 0,
+        .col_encoding = e ? e->column : 0,
+        .value = v ? v->text : NULL, .value_len = v ? v->len : 0, .col_value = v ? v->column : 0,
+        .source = source, .line = k ? k->line : row->line,
+    };
+}
 
 int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char *source,
                         esf_error *err)
@@ -1283,9 +1322,12 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         return rc;
     esf_csv_row row;
     bool have_header = false;
-    colmap cm;
+    colmap cm = { .missing = -1 };
     while ((rc = esf_csv_next(csv, &row, err)) == 1) {
+        size_t widest = 0;
         for (size_t i = 0; i < row.nfields; i++)
+            widest |= row.fields[i].len;
+        for (size_t i = 0; widest > PY_FIELD_LIMIT && i < row.nfields; i++)
             if (row.fields[i].len > PY_FIELD_LIMIT &&
                 nchars((const uint8_t *)row.fields[i].text, row.fields[i].len) > PY_FIELD_LIMIT) {
                 if (g->opts.compat) {
@@ -1299,47 +1341,14 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
             }
         if (!have_header) {
             have_header = true;
-            for (int c = 0; c < 4; c++) {
-                cm.idx[c] = -1;
-                for (size_t i = 0; i < row.nfields; i++)
-                    if (row.fields[i].len == strlen(col_names[c]) &&
-                        !memcmp(row.fields[i].text, col_names[c], row.fields[i].len))
-                        cm.idx[c] = (int)i;
-            }
+            colmap_init(&cm, &row);
             continue;
         }
         if (row.nfields == 0)
             continue;
         esf_nvs_row r;
-        memset(&r, 0, sizeof r);
-        r.source = source;
-        r.line = row.line;
-        const char *txt[4] = { 0 };
-        size_t tl[4] = { 0 };
-        uint32_t cols[4] = { 0 };
-        int missing = -1;
-        for (int c = 0; c < 4; c++) {
-            if (cm.idx[c] < 0) {
-                if (missing < 0)
-                    missing = c;
-                continue;
-            }
-            /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a
-             * column reads the cell at its LAST header position, or None if that is past the end */
-            if ((size_t)cm.idx[c] < row.nfields) {
-                const esf_csv_field *f = &row.fields[cm.idx[c]];
-                txt[c] = f->text;
-                tl[c] = f->len;
-                cols[c] = f->column;
-                if (c == 0)
-                    r.line = f->line;
-            }
-        }
-        r.key = txt[0]; r.key_len = tl[0]; r.col_key = cols[0];
-        r.type = txt[1]; r.type_len = tl[1]; r.col_type = cols[1];
-        r.encoding = txt[2]; r.encoding_len = tl[2]; r.col_encoding = cols[2];
-        r.value = txt[3]; r.value_len = tl[3]; r.col_value = cols[3];
-        if (missing == 0) {
+        row_from_csv(&r, &row, &cm, source);
+        if (cm.missing == 0) {
             rc = esf_error_loc(err, ESF_ERR_PARSE, source, row.line, 0,
                                "the header row has no `key` column (KeyError in the reference)");
             g->failed = true;
@@ -1347,10 +1356,10 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         }
         g->row = &r;
         rc = check_key(g, &r, err);
-        if (!rc && missing > 0) {
+        if (!rc && cm.missing > 0) {
             rc = esf_error_loc(err, ESF_ERR_PARSE, source, row.line, 0,
                                "the header row has no `%s` column (KeyError in the reference)",
-                               col_names[missing]);
+                               col_names[cm.missing]);
             g->failed = true;
         }
         if (!rc)
