@@ -476,7 +476,9 @@ static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned co
 {
     uint8_t *dst = next_entry(g);
     size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
-    if (g->encrypt) {
+    if (len == ESF_NVS_ENTRY_SIZE && count == 1) {  /* an item header (the usual case) */
+        memcpy(dst, data, ESF_NVS_ENTRY_SIZE);
+    } else if (g->encrypt) {
         size_t n = (size_t)count * ESF_NVS_ENTRY_SIZE, c = len < n ? len : n;
         if (c)
             memcpy(dst, data, c);
@@ -650,12 +652,15 @@ static enc_class enc_classify(const char *enc, size_t len)
         return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
     if (len < 2 || len > 7)  /* the names have 2..7 characters */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
-    uint64_t raw = 0, low = 0;  /* the spelling as a little-endian word, and lower-cased */
-    for (size_t i = 0; i < len; i++) {
-        uint64_t c = (uint8_t)enc[i];
-        raw |= c << (8 * i);
-        low |= (c - 'A' < 26 ? c + 32 : c) << (8 * i);  /* encoding.lower(): ASCII letters here */
-    }
+    const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+    uint64_t raw = 0;  /* the spelling as a little-endian word */
+    for (size_t i = 0; i < len; i++)
+        raw |= (uint64_t)(uint8_t)enc[i] << (8 * i);
+    if (raw & high)  /* non-ASCII: no name */
+        return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+    /* encoding.lower(): 0x20 added to each 'A'..'Z' byte (SWAR compare, as in hex8) */
+    uint64_t upper = (raw + (0x80 - 'A') * ones) & ~(raw + (0x80 - 'Z' - 1) * ones) & high;
+    uint64_t low = raw | upper >> 2;
     for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0]; i++) {
         const struct enc_name *e = &enc_names[i];
         uint64_t name = esf_le64((const uint8_t *)e->name);
@@ -711,7 +716,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     e.b[1] = type;
     uint64_t raw = v->neg ? 0 - v->mag : v->mag;
     for (unsigned i = 0, size = esf_nvs_type_size(type); i < size && i < 8; i++)
-        e.b[24 + i] = (uint8_t)(raw >> (8 * i));
+        e.b[24 + i] = (uint8_t)(raw >> (8 * i));  /* (a long compat-mode key runs on past 24) */
     ent_seal(&e);
     if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
