@@ -248,6 +248,73 @@ static void test_no_space(void **state)
     free(csv);
 }
 
+/* Add namespaces ns0..ns{nns-1}, each with keys k0..k{nkeys-1} (u8); returns the first error. */
+static int add_keys(esf_nvs_gen *g, int nns, int nkeys)
+{
+    char key[16];
+    esf_nvs_row ns = { .key = key, .type = "namespace", .type_len = 9 };
+    esf_nvs_row d = { .key = key, .type = "data", .type_len = 4, .encoding = "u8", .encoding_len = 2,
+                      .value = "1", .value_len = 1 };
+    int rc = ESF_OK;
+    for (int n = 0; n < nns && !rc; n++) {
+        ns.key_len = (size_t)snprintf(key, sizeof key, "ns%d", n);
+        rc = esf_nvs_gen_add_row(g, &ns, NULL);
+        for (int i = 0; i < nkeys && !rc; i++) {
+            d.key_len = (size_t)snprintf(key, sizeof key, "k%d", i);
+            rc = esf_nvs_gen_add_row(g, &d, NULL);
+        }
+    }
+    return rc;
+}
+
+static void count_dup_warn(void *ctx, const esf_error *w)
+{
+    if (strstr(w->msg, "duplicate key"))
+        ++*(int *)ctx;
+}
+
+/* Duplicate keys are found per namespace whatever the table's growth (thousands of keys), by exact
+ * length (a key with a NUL is not its prefix), and forgotten by reset. */
+static void test_duplicates(void **state)
+{
+    (void)state;
+    esf_nvs_gen_opts o = { .size = 0x100000 };
+    esf_nvs_gen *g;
+    assert_int_equal(esf_nvs_gen_new(&g, &o, NULL), ESF_OK);
+    esf_nvs_row d = { .type = "data", .type_len = 4, .encoding = "u8", .encoding_len = 2,
+                      .value = "1", .value_len = 1 };
+    static const struct { const char *key; size_t len; int rc; } again[] = {
+        { "k0", 2, ESF_ERR_EXISTS }, { "k1234", 5, ESF_ERR_EXISTS }, { "k2999", 5, ESF_ERR_EXISTS },
+        { "k3000", 5, ESF_OK }, { "k0\0", 3, ESF_OK }, { "ns0", 3, ESF_OK },
+    };
+    for (size_t i = 0; i < ARRAY_LEN(again); i++) {
+        esf_nvs_gen_reset(g);  /* also shows reset forgets the keys of the previous round */
+        assert_int_equal(add_keys(g, 3, 3000), ESF_OK);
+        d.key = again[i].key;
+        d.key_len = again[i].len;
+        int rc = esf_nvs_gen_add_row(g, &d, NULL);
+        if (rc != again[i].rc)
+            fail_msg("case %zu (%s): rc %d, want %d", i, again[i].key, rc, again[i].rc);
+    }
+    esf_nvs_gen_free(g);
+
+    /* compat: 9-character keys of 18 bytes that differ only past their 16th byte are distinct */
+    int dups = 0;
+    esf_nvs_gen_opts c = { .size = 0x3000, .compat = true, .warn = { count_dup_warn, &dups } };
+    assert_int_equal(esf_nvs_gen_new(&g, &c, NULL), ESF_OK);
+    assert_int_equal(add_keys(g, 1, 0), ESF_OK);
+    static const char *const tail[] = { "\xc3\xa9", "\xc3\xbc", "\xc3\xa9" };  /* é ü é */
+    for (size_t i = 0; i < ARRAY_LEN(tail); i++) {
+        char key[32];
+        d.key = key;
+        d.key_len = (size_t)snprintf(key, sizeof key, "%s%s",
+                                     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", tail[i]);
+        assert_int_equal(esf_nvs_gen_add_row(g, &d, NULL), ESF_OK);
+    }
+    assert_int_equal(dups, 1);
+    esf_nvs_gen_free(g);
+}
+
 /* opts.key encrypts like the reference's encrypt (n21), and equals encrypting afterwards. */
 static void test_encrypted(void **state)
 {
@@ -278,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_quirks_warn_or_refuse),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_no_space),
+        cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_encrypted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
