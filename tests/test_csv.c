@@ -7,8 +7,9 @@
 
 #include "espforge/csv.h"
 
-/* Render rows as "a|b;c|d;" (fields '|'-joined, rows ';'-ended) for compact expectations. */
-static void render(const char *in, bool skip_hash, char *out, size_t cap)
+/* Render rows as "a|b;c|d;" (fields '|'-joined, rows ';'-ended) for compact expectations; with
+ * `places`, as "L:a@line.col b@line.col;" (L the row's line, '*' after a quoted field). */
+static void render_rows(const char *in, bool skip_hash, bool places, char *out, size_t cap)
 {
     esf_csv *r = NULL;
     esf_csv_opts o = { .skip_hash_lines = skip_hash };
@@ -18,19 +19,44 @@ static void render(const char *in, bool skip_hash, char *out, size_t cap)
     out[0] = '\0';
     int rc;
     while ((rc = esf_csv_next(r, &row, NULL)) == 1) {
-        for (size_t i = 0; i < row.nfields; i++)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "|" : "", row.fields[i].text);
+        if (places)
+            n += (size_t)snprintf(out + n, cap - n, "%u:", row.line);
+        for (size_t i = 0; i < row.nfields; i++) {
+            const esf_csv_field *f = &row.fields[i];
+            if (places)
+                n += (size_t)snprintf(out + n, cap - n, "%s%s@%u.%u%s", i ? " " : "", f->text,
+                                      f->line, f->column, f->quoted ? "*" : "");
+            else
+                n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "|" : "", f->text);
+        }
         n += (size_t)snprintf(out + n, cap - n, ";");
     }
     assert_int_equal(rc, 0);
+    assert_int_equal(esf_csv_offset(r), strlen(in));
     esf_csv_free(r);
+}
+
+typedef struct render_case {
+    const char *in;
+    bool skip;
+    const char *want;
+} render_case;
+
+static void check_cases(const render_case *cases, size_t n, bool places)
+{
+    char out[512];
+    for (size_t i = 0; i < n; i++) {
+        render_rows(cases[i].in, cases[i].skip, places, out, sizeof out);
+        if (strcmp(out, cases[i].want))
+            fail_msg("case %zu: got \"%s\" want \"%s\"", i, out, cases[i].want);
+    }
 }
 
 static void test_dialect(void **state)
 {
     (void)state;
     /* expectations are what Python's csv.reader yields for the same text (universal newlines) */
-    static const struct { const char *in; bool skip; const char *want; } cases[] = {
+    static const render_case cases[] = {
         { "a,b,c\n", false, "a|b|c;" },
         { "a,b,c", false, "a|b|c;" },
         { "a,,\n", false, "a||;" },
@@ -79,12 +105,7 @@ static void test_dialect(void **state)
         { "0123456789abcde,0123456789abcdef,\n0123456789abcdef0123456789abcdef\r\n", false,
           "0123456789abcde|0123456789abcdef|;0123456789abcdef0123456789abcdef;" },
     };
-    char out[512];
-    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        render(cases[i].in, cases[i].skip, out, sizeof out);
-        if (strcmp(out, cases[i].want))
-            fail_msg("case %zu: got \"%s\" want \"%s\"", i, out, cases[i].want);
-    }
+    check_cases(cases, ARRAY_LEN(cases), false);
 }
 
 static void test_places(void **state)
@@ -112,33 +133,10 @@ static void test_places(void **state)
     esf_csv_free(r);
 }
 
-/* Render rows with places: "L:text@line.col ..." per row, '*' after a quoted field, ';' ends. */
-static void render_places(const char *in, bool skip_hash, char *out, size_t cap)
-{
-    esf_csv *r = NULL;
-    esf_csv_opts o = { .skip_hash_lines = skip_hash };
-    assert_int_equal(esf_csv_open_mem(&r, in, strlen(in), "t.csv", &o, NULL), ESF_OK);
-    esf_csv_row row;
-    size_t n = 0;
-    out[0] = '\0';
-    int rc;
-    while ((rc = esf_csv_next(r, &row, NULL)) == 1) {
-        n += (size_t)snprintf(out + n, cap - n, "%u:", row.line);
-        for (size_t i = 0; i < row.nfields; i++)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s@%u.%u%s", i ? " " : "", row.fields[i].text,
-                                  row.fields[i].line, row.fields[i].column,
-                                  row.fields[i].quoted ? "*" : "");
-        n += (size_t)snprintf(out + n, cap - n, ";");
-    }
-    assert_int_equal(rc, 0);
-    assert_int_equal(esf_csv_offset(r), strlen(in));
-    esf_csv_free(r);
-}
-
 static void test_places_each_path(void **state)
 {
     (void)state;
-    static const struct { const char *in; bool skip; const char *want; } cases[] = {
+    static const render_case cases[] = {
         { "a,bc,\n", false, "1:a@1.1 bc@1.3 @1.6;" },
         { ",b", false, "1:@1.1 b@1.2;" },
         { "a\rb,c\r", false, "1:a@1.1;2:b@2.1 c@2.3;" },
@@ -152,12 +150,7 @@ static void test_places_each_path(void **state)
         { "k,\"v", false, "1:k@1.1 v@1.3*;" },
         { "\"\"", false, "1:@1.1*;" },
     };
-    char out[512];
-    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        render_places(cases[i].in, cases[i].skip, out, sizeof out);
-        if (strcmp(out, cases[i].want))
-            fail_msg("case %zu: got \"%s\" want \"%s\"", i, out, cases[i].want);
-    }
+    check_cases(cases, ARRAY_LEN(cases), true);
 }
 
 /* ---- a deliberately simple reference reader for the differential test below. It follows the
