@@ -1,10 +1,13 @@
-/* The crypto seam: known answers for CRC-32, MD5, SHA-256, HMAC; XTS round trip and tweak use. */
+/* The crypto seam: known answers for CRC-32, MD5, SHA-256, HMAC, PBKDF2; XTS round trip and tweak
+ * use. test_crypto_standalone.c runs the same tests after esf_global_init(ESF_GLOBAL_STANDALONE),
+ * the program's mode (no openssl.cnf, no legacy name tables). */
 #include "esf_test.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "espforge/global.h"
 #include "internal/crypto.h"
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -57,6 +60,10 @@ static void test_known_answers(void **state)
     assert_int_equal(esf_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d), 0);
     hex(d, 32, h);
     assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* RFC 6070 test case 2 */
+    assert_int_equal(esf_pbkdf2_sha1("password", 8, "salt", 4, 2, d, 20), 0);
+    hex(d, 20, h);
+    assert_string_equal(h, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
 }
 
 static void test_xts_roundtrip(void **state)
@@ -83,6 +90,9 @@ static void test_xts_roundtrip(void **state)
 
 int main(void)
 {
+#ifdef ESF_TEST_STANDALONE
+    assert_int_equal(esf_global_init(ESF_GLOBAL_STANDALONE), ESF_OK);
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_crc32_matches_zlib),
