@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Whole-process timing of `espforge nvs_partition_gen generate|encrypt` against the reference
 # esp-idf-nvs-partition-gen (when present): 0x6000 with 40 keys and 1 MiB with 5,000 keys, plain
-# and encrypted (fixed keys file). Prints mean wall time per run and the ratio; checks that both
-# tools wrote identical images.
-# Usage: bench/nvs_gen_bench.sh [RUNS]   (default 20 runs of espforge, 3 of the reference)
-# Env: ESPFORGE (default build/espforge), ESF_REF_DIR (directory holding nvsgen/; default ../ref,
-#      then /work/ref), PYTHON (default /usr/bin/python3).
+# and encrypted (fixed keys file). Each run is a posix_spawn + wait (bench/spawn_time.c): the
+# figure is what a factory script pays per call, process start-up and exit included, with
+# nothing subtracted. Prints mean wall and CPU (user + system) time per run, the ratios, and
+# whether both tools wrote identical images.
+# Usage: bench/nvs_gen_bench.sh [RUNS]   (default 20 runs of espforge, 5 of the reference)
+# Env: ESPFORGE (default build/espforge; spawn_time is taken from the same directory),
+#      ESF_REF_DIR (directory holding nvsgen/; default ../ref, then /work/ref),
+#      PYTHON (default /usr/bin/python3), TMPDIR (where the images are written).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 E=${ESPFORGE:-$root/build/espforge}
 runs=${1:-20}
-ref_runs=3
+ref_runs=${REF_RUNS:-5}
 py=${PYTHON:-/usr/bin/python3}
 ref=""
 for c in "${ESF_REF_DIR:-}" "$root/../ref" /work/ref; do
@@ -39,19 +42,16 @@ make_csv() {
 make_csv 40 "$tmp/small.csv"
 make_csv 5000 "$tmp/large.csv"
 
-# "wall cpu" mean milliseconds per run of `n` runs of the command given (cpu = user + sys of the
-# child processes, which is what the machine's other load does not inflate)
+spawn=$(dirname "$E")/spawn_time
+[ -x "$spawn" ] || { echo "spawn_time not built next to $E"; exit 1; }
+# "wall cpu" mean milliseconds per run of `n` runs of the command given
 time_ms() {
     local n=$1; shift
-    local TIMEFORMAT='%R %U %S' out
-    out=$( { time (for _ in $(seq "$n"); do "$@" >/dev/null 2>&1; done) ; } 2>&1 )
-    awk -v n="$n" -v o="$out" 'BEGIN { split(o, a, " "); printf "%.2f %.2f\n", a[1] * 1000 / n, (a[2] + a[3]) * 1000 / n }'
+    "$spawn" "$n" "$@" | awk '{ printf "%.2f %.2f\n", $1 / 1000, $2 / 1000 }'
 }
-
-# the harness's own cost per run (fork/exec by the shell), subtracted from both tools
 read -r base_w base_c < <(time_ms "$runs" /bin/true)
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0.01) d = 0.01; printf "%.2f", d }'; }
-echo "per-run harness cost (a loop running /bin/true): ${base_w} ms wall, ${base_c} ms cpu; subtracted below"
+echo "for scale: starting and ending /bin/true costs ${base_w} ms wall, ${base_c} ms cpu here (not subtracted)"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-26s %21s %21s %15s %s\n' "" "espforge (ms)" "reference (ms)" "ratio" ""
 printf '%-26s %10s %10s %10s %10s %7s %7s %s\n' case wall cpu wall cpu wall cpu identical
 for cs in "small 0x6000" "large 0x100000"; do
@@ -62,15 +62,13 @@ for cs in "small 0x6000" "large 0x100000"; do
         [ $mode = encrypt ] && extra=(--inputkey keys.bin)
         cd "$tmp"
         read -r we ce < <(time_ms "$runs" "$E" nvs_partition_gen $mode "$name.csv" e.bin "$size" "${extra[@]}")
-        we=$(sub "$we" "$base_w"); ce=$(sub "$ce" "$base_c")
         label="$mode $name ($(( $size / 1024 ))K)"
         if [ -n "$ref" ]; then
             read -r wr cr < <(PYTHONPATH=$ref time_ms "$ref_runs" "$py" -m esp_idf_nvs_partition_gen $mode "$name.csv" r.bin "$size" "${extra[@]}")
-            wr=$(sub "$wr" "$base_w"); cr=$(sub "$cr" "$base_c")
             same=$(cmp -s e.bin r.bin && echo yes || echo NO)
             printf '%-26s %10s %10s %10s %10s %7s %7s %s\n' "$label" "$we" "$ce" "$wr" "$cr" \
-                "$(awk -v a="$wr" -v b="$we" 'BEGIN { printf "%.0fx", a / b }')" \
-                "$(awk -v a="$cr" -v b="$ce" 'BEGIN { if (b > 0) printf "%.0fx", a / b; else print "-" }')" "$same"
+                "$(awk -v a="$wr" -v b="$we" 'BEGIN { printf "%.1fx", a / b }')" \
+                "$(awk -v a="$cr" -v b="$ce" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')" "$same"
         else
             printf '%-26s %10s %10s %10s %10s %7s %7s %s\n' "$label" "$we" "$ce" - - - - "(reference absent)"
         fi

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "espforge/global.h"
 
 typedef struct command {
     const char *name;
@@ -39,6 +40,7 @@ static const command *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    esf_global_init(ESF_GLOBAL_STANDALONE);  /* failure shows later, in the command that needs it */
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
     /* called as a twin through a symlink (also "gen_esp32part.py") */

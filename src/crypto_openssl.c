@@ -68,6 +68,34 @@ uint32_t esf_crc32(uint32_t init, const void *data, size_t len)
     return (uint32_t)crc;
 }
 
+/* OpenSSL is initialised on the first EVP use, not at start: the commands that need no crypto
+ * (plain images, partition tables) then never pay for it. In standalone mode (set before any
+ * use) every fetch here is by name from the default provider, which needs neither openssl.cnf
+ * nor the OBJ_NAME tables of all legacy ciphers and digests that OpenSSL 3 otherwise fills and
+ * copies into its name map on the first fetch (~0.2 ms a process). */
+static uint64_t init_opts;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_failed;
+
+static void init_run(void)
+{
+    if (init_opts && OPENSSL_init_crypto(init_opts, NULL) != 1)
+        init_failed = 1;
+}
+
+static int crypto_start(void)
+{
+    pthread_once(&init_once, init_run);
+    return init_failed ? -1 : 0;
+}
+
+int esf_crypto_init_standalone(void)
+{
+    init_opts = OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+                OPENSSL_INIT_NO_ADD_ALL_DIGESTS;
+    return 0;
+}
+
 static int digest(const EVP_MD *md, const void *data, size_t len, uint8_t *out)
 {
     unsigned int n = 0;
@@ -81,6 +109,8 @@ int esf_md5(const void *data, size_t len, uint8_t out[ESF_MD5_LEN])
 
 int esf_sha256(const void *data, size_t len, uint8_t out[ESF_SHA256_LEN])
 {
+    if (crypto_start() < 0)
+        return -1;
     return digest(EVP_sha256(), data, len, out);
 }
 
@@ -90,6 +120,8 @@ struct esf_sha256_ctx {
 
 esf_sha256_ctx *esf_sha256_begin(void)
 {
+    if (crypto_start() < 0)
+        return NULL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
         return NULL;
@@ -117,19 +149,44 @@ int esf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t le
                     uint8_t out[ESF_SHA256_LEN])
 {
     unsigned int n = 0;
-    if (key_len > INT_MAX)
+    if (key_len > INT_MAX || crypto_start() < 0)
         return -1;
     return HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) ? 0 : -1;
+}
+
+/* AES-256-XTS goes through a copy of OpenSSL's own legacy cipher object: EVP then takes its
+ * legacy path, straight into libcrypto's AES-NI XTS code, instead of a provider fetch. The first
+ * fetch of OpenSSL 3.0 builds a method for every cipher of the default provider, each walking
+ * the whole name map: ~0.4 ms of a small encrypted nvs_partition_gen run, and the provider path
+ * costs more per call too. Same bytes either way (test_crypto checks both against each other,
+ * the NVS vectors against the reference). Where the deprecated API is gone: the fetch. */
+#if OPENSSL_VERSION_MAJOR == 3 && !defined(OPENSSL_NO_DEPRECATED_3_0)
+static const EVP_CIPHER *xts_legacy;
+static pthread_once_t xts_once = PTHREAD_ONCE_INIT;
+
+static void xts_make(void) { xts_legacy = EVP_CIPHER_meth_dup(EVP_aes_256_xts()); }
+#endif
+
+static const EVP_CIPHER *xts_cipher(void)
+{
+#if OPENSSL_VERSION_MAJOR == 3 && !defined(OPENSSL_NO_DEPRECATED_3_0)
+    pthread_once(&xts_once, xts_make);
+    if (xts_legacy)
+        return xts_legacy;
+#endif
+    return EVP_aes_256_xts();
 }
 
 int esf_aes_xts(int encrypt, const uint8_t key[64], const uint8_t tweak[16], const uint8_t *in,
                 uint8_t *out, size_t len)
 {
+    if (crypto_start() < 0)
+        return -1;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int ok = 0, n = 0;
     if (!c || len > INT_MAX)
         goto done;
-    if (EVP_CipherInit_ex(c, EVP_aes_256_xts(), NULL, key, tweak, encrypt ? 1 : 0) != 1)
+    if (EVP_CipherInit_ex(c, xts_cipher(), NULL, key, tweak, encrypt ? 1 : 0) != 1)
         goto done;
     if (EVP_CipherUpdate(c, out, &n, in, (int)len) != 1)
         goto done;
@@ -145,13 +202,13 @@ struct esf_xts_ctx {
 
 esf_xts_ctx *esf_aes_xts_new(int encrypt, const uint8_t key[64])
 {
-    /* the NVS codec needs no OpenSSL configuration: skipping openssl.cnf saves start-up time */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    if (crypto_start() < 0)
+        return NULL;
     esf_xts_ctx *x = malloc(sizeof *x);
     if (!x)
         return NULL;
     if (!(x->c = EVP_CIPHER_CTX_new()) ||
-        EVP_CipherInit_ex(x->c, EVP_aes_256_xts(), NULL, key, NULL, encrypt ? 1 : 0) != 1) {
+        EVP_CipherInit_ex(x->c, xts_cipher(), NULL, key, NULL, encrypt ? 1 : 0) != 1) {
         esf_aes_xts_free(x);
         return NULL;
     }
@@ -179,7 +236,8 @@ void esf_aes_xts_free(esf_xts_ctx *x)
 int esf_pbkdf2_sha1(const void *pw, size_t pw_len, const void *salt, size_t salt_len, unsigned iter,
                     uint8_t *out, size_t out_len)
 {
-    if (pw_len > INT_MAX || salt_len > INT_MAX || out_len > INT_MAX || iter > INT_MAX)
+    if (pw_len > INT_MAX || salt_len > INT_MAX || out_len > INT_MAX || iter > INT_MAX ||
+        crypto_start() < 0)
         return -1;
     return PKCS5_PBKDF2_HMAC_SHA1(pw, (int)pw_len, salt, (int)salt_len, (int)iter, (int)out_len,
                                   out) == 1 ? 0 : -1;
@@ -187,7 +245,7 @@ int esf_pbkdf2_sha1(const void *pw, size_t pw_len, const void *salt, size_t salt
 
 int esf_random(void *buf, size_t len)
 {
-    if (len > INT_MAX)
+    if (len > INT_MAX || crypto_start() < 0)
         return -1;
     return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }

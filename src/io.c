@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#endif
 
 int esf_file_read(const char *path, uint8_t **out, size_t *len, esf_error *err)
 {
@@ -65,12 +69,14 @@ done:
  * are then allocated now (unwritten extents) instead of being delay-allocated, so renaming the
  * finished file over an existing one does not force its data out to disk first (measured on a
  * 1 MiB image: rename 0.9 ms -> 0.1 ms; the reference's truncate-and-write pays that flush at
- * close). The size is kept: a short or failed write leaves no tail of zeros. Best effort, like
- * the page cache itself: where the call is not supported nothing changes. */
+ * close). Not on tmpfs, where reserving means zero-filling pages that the write then fills
+ * again (+0.05 ms a MiB). The size is kept: a short or failed write leaves no tail of zeros.
+ * Best effort, like the page cache itself: where the call is not supported nothing changes. */
 static void preallocate(int fd, size_t len)
 {
-#ifdef FALLOC_FL_KEEP_SIZE
-    if (len >= 4096)
+#if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
+    struct statfs fs;
+    if (len >= 4096 && fstatfs(fd, &fs) == 0 && fs.f_type != TMPFS_MAGIC)
         (void)fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
 #else
     (void)fd;

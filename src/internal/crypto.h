@@ -11,6 +11,11 @@
 #define ESF_MD5_LEN 16
 #define ESF_SHA256_LEN 32
 
+/** Mark the backend as used only through this seam (no configuration file, no legacy name
+ *  tables: see ESF_GLOBAL_STANDALONE), before its first use; the backend itself starts lazily,
+ *  on the first call that needs it. @return 0; negative on failure. */
+int esf_crypto_init_standalone(void);
+
 /** zlib crc32(data, init): the NVS CRC is esf_crc32(0xFFFFFFFF, ...) (nvs-format.md §1). */
 uint32_t esf_crc32(uint32_t init, const void *data, size_t len);
 
