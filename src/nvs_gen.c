@@ -714,9 +714,9 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     e.b[2] = 1;
     e.b[3] = ESF_NVS_CHUNK_ANY;
     e.b[1] = type;
-    uint64_t raw = v->neg ? 0 - v->mag : v->mag;
-    for (unsigned i = 0, size = esf_nvs_type_size(type); i < size && i < 8; i++)
-        e.b[24 + i] = (uint8_t)(raw >> (8 * i));  /* (a long compat-mode key runs on past 24) */
+    uint8_t le[8];  /* the value's bytes only: a long compat-mode key runs on past byte 24 */
+    esf_put_le64(le, v->neg ? 0 - v->mag : v->mag);
+    memcpy(e.b + 24, le, esf_nvs_type_size(type));
     ent_seal(&e);
     if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
@@ -1082,6 +1082,20 @@ static bool eq(const char *p, size_t n, const char *lit)
     return p && n == strlen(lit) && !memcmp(p, lit, n);
 }
 
+/* the reference's Wi-Fi keys (nvs-generator.md §5.8): sta.* add hidden rows, ap.* ap.pmk_info */
+typedef enum { WIFI_NONE, WIFI_STA, WIFI_AP } wifi_role;
+
+static wifi_role wifi_key(const char *k, size_t n)
+{
+    if (n < 7 || (k[2] != '.' && k[3] != '.'))  /* none is "ap.*" or "sta.*" of 7+ bytes */
+        return WIFI_NONE;
+    if (eq(k, n, "sta.ssid") || eq(k, n, "sta.pswd"))
+        return WIFI_STA;
+    if (eq(k, n, "ap.ssid") || eq(k, n, "ap.passwd") || eq(k, n, "ap.authmode"))
+        return WIFI_AP;
+    return WIFI_NONE;
+}
+
 static int set_str(char **dst, const char *p, size_t n)
 {
     free(*dst);
@@ -1159,10 +1173,9 @@ static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     size_t kl = r->key_len;
     bool is_ns = eq(r->type, r->type_len, "namespace");
     bool is_file = eq(r->type, r->type_len, "file");
-    bool sta = eq(k, kl, "sta.ssid") || eq(k, kl, "sta.pswd");
-    if (!g->opts.no_wifi_extras &&
-        (eq(k, kl, "ap.ssid") || eq(k, kl, "ap.passwd") || eq(k, kl, "ap.authmode")) &&
-        (rc = wifi_ap(g, r, err)))
+    wifi_role wifi = wifi_key(k, kl);
+    bool sta = wifi == WIFI_STA;
+    if (!g->opts.no_wifi_extras && wifi == WIFI_AP && (rc = wifi_ap(g, r, err)))
         return rc;
     if (!is_ns && !g->ns_count) {
         if (!g->opts.compat)
@@ -1276,11 +1289,12 @@ static void colmap_init(colmap *cm, const esf_csv_row *header)
 }
 
 /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a column reads
- * the cell at its LAST header position, or None (NULL) if that is past the row's end. */
+ * the cell at its LAST header position, or None (text NULL) if that is past the row's end. */
 static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, enum col c)
 {
+    static const esf_csv_field none = { NULL, 0, 0, 0, false };
     int i = cm->idx[c];
-    return i >= 0 && (size_t)i < row->nfields ? &row->fields[i] : NULL;
+    return i >= 0 && (size_t)i < row->nfields ? &row->fields[i] : &none;
 }
 
 static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm, const char *source)
@@ -1288,12 +1302,11 @@ static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *c
     const esf_csv_field *k = row_cell(row, cm, C_KEY), *t = row_cell(row, cm, C_TYPE),
                         *e = row_cell(row, cm, C_ENC), *v = row_cell(row, cm, C_VALUE);
     *r = (esf_nvs_row){
-        .key = k ? k->text : NULL, .key_len = k ? k->len : 0, .col_key = k ? k->column : 0,
-        .type = t ? t->text : NULL, .type_len = t ? t->len : 0, .col_type = t ? t->column : 0,
-        .encoding = e ? e->text : NULL, .encoding_len = e ? e->len : 0,
-        .col_encoding = e ? e->column : 0,
-        .value = v ? v->text : NULL, .value_len = v ? v->len : 0, .col_value = v ? v->column : 0,
-        .source = source, .line = k ? k->line : row->line,
+        .key = k->text, .key_len = k->len, .col_key = k->column,
+        .type = t->text, .type_len = t->len, .col_type = t->column,
+        .encoding = e->text, .encoding_len = e->len, .col_encoding = e->column,
+        .value = v->text, .value_len = v->len, .col_value = v->column,
+        .source = source, .line = k->text ? k->line : row->line,
     };
 }
 
