@@ -527,32 +527,29 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
     return ESF_OK;
 }
 
-static void ent_seal(ent *e)
+
+/* Seal the header (its CRC) and write it at the next free entry. */
+static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
 {
     esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
+    return page_put(g, e->b, e->len, 1, err);
 }
 
 /* ---- duplicate keys ---- */
 
-static uint64_t mix64(uint64_t h)  /* splitmix64's finaliser */
-{
-    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
-    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
-    return h ^ (h >> 31);
-}
-
-/* Hash of (namespace, key) from an item header: its namespace byte and 16-byte key field (the
- * key zero-padded, or its first 16 bytes), the key length, and the bytes past the field. */
+/* Hash of (namespace, key) from an item header: its key field (the key zero-padded, or its first
+ * 16 bytes), namespace byte and key length, and the key's bytes past the field; multiplications
+ * carry every input bit into the high half, whose 32 bits are returned. */
 static uint32_t key_hash(const uint8_t *hdr, const char *k, size_t n)
 {
-    uint64_t h = mix64(esf_le64(hdr + 16) ^ ((uint64_t)hdr[0] << 8 | n));
-    h = mix64(h ^ esf_le64(hdr + 8));
+    uint64_t h = esf_le64(hdr + 8) * 0x9E3779B97F4A7C15ull ^ esf_le64(hdr + 16) * 0xC2B2AE3D27D4EB4Full ^
+                 ((uint64_t)hdr[0] << 8 | n);
     for (size_t i = ESF_NVS_KEY_SIZE; i < n; i++)
-        h = mix64(h ^ (uint8_t)k[i]);
-    return (uint32_t)(h >> 32);
+        h = (h ^ (uint8_t)k[i]) * 0x100000001B3ull;
+    return (uint32_t)((h * 0x94D049BB133111EBull) >> 32);
 }
 
-static int key_tab_grow(esf_nvs_gen *g)
+__attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
 {
     size_t cap = g->keys_cap ? g->keys_cap * 2 : 64, mask = cap - 1;
     key_slot *t = calloc(cap, sizeof *t);
@@ -717,10 +714,9 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     uint8_t le[8];  /* the value's bytes only: a long compat-mode key runs on past byte 24 */
     esf_put_le64(le, v->neg ? 0 - v->mag : v->mag);
     memcpy(e.b + 24, le, esf_nvs_type_size(type));
-    ent_seal(&e);
     if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
-    return page_put(g, e.b, e.len, 1, err);
+    return ent_put(g, &e, err);
 }
 
 /* The bytes of characters [c0, c0 + n) of `v` (characters only in compat mode for str values). */
@@ -764,8 +760,7 @@ static int write_blob_v2(esf_nvs_gen *g, ent *e, const char *key, size_t klen, p
         slice(v, chars, offset, chunk, &cp, &clen);
         esf_put_le16(e->b + 24, (uint16_t)chunk);
         esf_put_le32(e->b + 28, esf_nvs_crc(cp, clen));
-        ent_seal(e);
-        if ((rc = page_put(g, e->b, e->len, 1, err)) || (rc = page_put(g, cp, clen, count, err)))
+        if ((rc = ent_put(g, e, err)) || (rc = page_put(g, cp, clen, count, err)))
             return rc;
         chunk_count++;
         if ((remaining || tailroom - chunk < ESF_NVS_ENTRY_SIZE) && (rc = page_new(g, err)))
@@ -796,8 +791,7 @@ static int write_blob_v2(esf_nvs_gen *g, ent *e, const char *key, size_t klen, p
     esf_put_le32(e->b + 24, (uint32_t)datalen);
     e->b[28] = (uint8_t)chunk_count;
     e->b[29] = 0;
-    ent_seal(e);
-    return page_put(g, e->b, e->len, 1, err);
+    return ent_put(g, e, err);
 }
 
 static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, bool is_str,
@@ -851,8 +845,7 @@ static int write_var(esf_nvs_gen *g, const char *key, size_t klen, pyval v, bool
         return write_blob_v2(g, &e, key, klen, v, chars, datalen, err);
     esf_put_le16(e.b + 24, (uint16_t)datalen);
     esf_put_le32(e.b + 28, esf_nvs_crc(v.p, v.len));
-    ent_seal(&e);
-    if ((rc = page_put(g, e.b, e.len, 1, err)))
+    if ((rc = ent_put(g, &e, err)))
         return rc;
     return page_put(g, v.p, v.len, count, err);
 }
