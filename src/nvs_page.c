@@ -87,7 +87,7 @@ uint32_t esf_nvs_item_crc(const uint8_t e[32])
     uint8_t b[28];  /* one CRC call over the 28 covered bytes is cheaper than two */
     memcpy(b, e, 4);
     memcpy(b + 4, e + 8, 24);
-    return esf_nvs_crc(b, sizeof b);
+    return esf_crc32(0xFFFFFFFFu, b, sizeof b);
 }
 
 void esf_nvs_item_seal(esf_nvs_item *it)
