@@ -21,6 +21,11 @@
 #include "internal/crypto.h"
 #include "internal/le.h"
 
+#if defined(__SSE2__) && !defined(ESF_NVS_GEN_NO_SIMD)  /* every x86-64; -D... for the table only */
+#include <emmintrin.h>
+#define NVS_GEN_SSE2 1
+#endif
+
 #define PY_FIELD_LIMIT 131072u  /* Python csv.field_size_limit() default, characters */
 
 typedef enum { PV_NONE, PV_STR, PV_BYTES } pv_kind;
@@ -256,35 +261,36 @@ static const uint8_t hex_digit[256] = {
     ['A'] = 0x1A, ['B'] = 0x1B, ['C'] = 0x1C, ['D'] = 0x1D, ['E'] = 0x1E, ['F'] = 0x1F,
 };
 
-/* Eight hex digits (a little-endian word of text) -> four bytes at `out`, eight at a time
- * (SWAR): a byte is a digit when '0' <= b <= '9', a letter when 'a' <= (b | 0x20) <= 'f'; each
- * comparison is an addition that sets the byte's high bit (no carries: every byte is < 0x80).
- * false if any is not a hex digit. */
-static bool hex8(uint64_t w, uint8_t out[4])
+#ifdef NVS_GEN_SSE2
+/* Sixteen hex digits -> eight bytes at `out`; false if any is not a hex digit. A byte is a digit
+ * when b - '0' <= 9, a letter when (b | 0x20) - 'a' <= 5 (unsigned: min(x, k) == x). */
+static bool hex16(const uint8_t *in, uint8_t *out)
 {
-    const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
-    if (w & high)
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)in);
+    __m128i d = _mm_sub_epi8(w, _mm_set1_epi8('0'));
+    __m128i l = _mm_sub_epi8(_mm_or_si128(w, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    __m128i is_d = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+    __m128i is_l = _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(5)), l);
+    if (_mm_movemask_epi8(_mm_or_si128(is_d, is_l)) != 0xFFFF)
         return false;
-    uint64_t l = w | 0x20 * ones;
-    uint64_t digit = (w + (0x80 - '0') * ones) & ~(w + (0x80 - '9' - 1) * ones);
-    uint64_t alpha = (l + (0x80 - 'a') * ones) & ~(l + (0x80 - 'f' - 1) * ones);
-    if (((digit | alpha) & high) != high)
-        return false;
-    uint64_t v = (w & 0x0F * ones) + ((alpha & high) >> 7) * 9;             /* nibbles */
-    v = (v & 0x000F000F000F000Full) << 4 | (v >> 8 & 0x000F000F000F000Full); /* a byte a lane */
-    v |= v >> 8;  /* bytes 0, 1 and 4, 5 */
-    esf_put_le16(out, (uint16_t)v);
-    esf_put_le16(out + 2, (uint16_t)(v >> 32));
+    __m128i v = _mm_or_si128(_mm_and_si128(is_d, d),
+                             _mm_and_si128(is_l, _mm_add_epi8(l, _mm_set1_epi8(10))));  /* nibbles */
+    __m128i hi = _mm_and_si128(v, _mm_set1_epi16(0x00FF)), lo = _mm_srli_epi16(v, 8);
+    __m128i bytes = _mm_or_si128(_mm_slli_epi16(hi, 4), lo);  /* one byte a 16-bit lane */
+    _mm_storel_epi64((__m128i *)(void *)out, _mm_packus_epi16(bytes, bytes));
     return true;
 }
+#endif
 
 /* binascii.a2b_hex of `n` (even) characters into `out` (n / 2 bytes); false at a non-hex digit */
 static bool hex_decode(const uint8_t *in, size_t n, uint8_t *out)
 {
     size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        if (!hex8(esf_le64(in + i), out + i / 2))
+#ifdef NVS_GEN_SSE2
+    for (; i + 16 <= n; i += 16)
+        if (!hex16(in + i, out + i / 2))
             return false;
+#endif
     for (; i < n; i += 2) {
         unsigned hi = hex_digit[in[i]], lo = hex_digit[in[i + 1]];
         if (!(hi & lo & 0x10))
