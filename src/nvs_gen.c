@@ -639,9 +639,13 @@ static const struct enc_name {
     { "i64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I64 } },
     { "string", 6, { ENC_STRING, DEC_STRING, 0 } },
     { "binary", 6, { ENC_BINARY, DEC_NONE, 0 } },
-    { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
     { "base64", 6, { ENC_BASE64, DEC_BASE64, 0 } },
+    { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
 };
+
+/* enc_names is ordered by length: the names of n characters are [names_by_len[n][0], [1]) */
+static const uint8_t names_by_len[8][2] = { [2] = { 0, 2 }, [3] = { 2, 8 }, [6] = { 8, 11 },
+                                            [7] = { 11, 12 } };
 
 static bool starts(const char *s, size_t n, const char *pre)
 {
@@ -661,13 +665,14 @@ static enc_class enc_classify(const char *enc, size_t len)
         raw |= (uint64_t)(uint8_t)enc[i] << (8 * i);
     if (raw & high)  /* non-ASCII: no name */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
-    /* encoding.lower(): 0x20 added to each 'A'..'Z' byte (SWAR compare, as in hex8) */
+    /* encoding.lower(): 0x20 added to each 'A'..'Z' byte; adding 0x80 - 'A' to a byte below 0x80
+     * sets its high bit exactly when it is >= 'A' (no carry into the next byte) */
     uint64_t upper = (raw + (0x80 - 'A') * ones) & ~(raw + (0x80 - 'Z' - 1) * ones) & high;
     uint64_t low = raw | upper >> 2;
-    for (size_t i = 0; i < sizeof enc_names / sizeof enc_names[0]; i++) {
+    for (size_t i = names_by_len[len][0]; i < names_by_len[len][1]; i++) {
         const struct enc_name *e = &enc_names[i];
         uint64_t name = esf_le64((const uint8_t *)e->name);
-        if (len != e->len || low != name)
+        if (low != name)
             continue;
         enc_class c = e->cls;
         if (raw != name)
