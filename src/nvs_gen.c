@@ -523,7 +523,8 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
     e->b[0] = (uint8_t)ns;
     memcpy(e->b + 8, key, klen);
     size_t kc = klen;  /* characters: ASCII keys (nearly all) show in the zero-padded key field */
-    if (g->opts.compat && (klen > 16 || ((esf_le64(e->b + 8) | esf_le64(e->b + 16)) & 0x8080808080808080ull)))
+    uint64_t high = (esf_le64(e->b + 8) | esf_le64(e->b + 16)) & 0x8080808080808080ull;
+    if (g->opts.compat && (klen > 16 || high))
         kc = nchars((const uint8_t *)key, klen);
     e->len = 32 + klen - kc;
     if (klen != kc) {  /* the zeros and the 0xFF data field follow the longer key */
@@ -532,7 +533,6 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
     }
     return ESF_OK;
 }
-
 
 /* Seal the header (its CRC) and write it at the next free entry. */
 static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
@@ -548,13 +548,14 @@ static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
  * carry every input bit into the high half, whose 32 bits are returned. */
 static uint32_t key_hash(const uint8_t *hdr, const char *k, size_t n)
 {
-    uint64_t h = esf_le64(hdr + 8) * 0x9E3779B97F4A7C15ull ^ esf_le64(hdr + 16) * 0xC2B2AE3D27D4EB4Full ^
-                 ((uint64_t)hdr[0] << 8 | n);
+    uint64_t h = esf_le64(hdr + 8) * 0x9E3779B97F4A7C15ull ^
+                 esf_le64(hdr + 16) * 0xC2B2AE3D27D4EB4Full ^ ((uint64_t)hdr[0] << 8 | n);
     for (size_t i = ESF_NVS_KEY_SIZE; i < n; i++)
         h = (h ^ (uint8_t)k[i]) * 0x100000001B3ull;
     return (uint32_t)((h * 0x94D049BB133111EBull) >> 32);
 }
 
+/* Double the table (64 slots at first) and re-place its slots; kept out of key_seen's path. */
 __attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
 {
     size_t cap = g->keys_cap ? g->keys_cap * 2 : 64, mask = cap - 1;
@@ -592,7 +593,8 @@ static bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n
         if (s->tag == tag && e[0] == hdr[0] && !memcmp(e + 8, hdr + 8, ESF_NVS_KEY_SIZE))
             return true;
     }
-    g->key_tab[j] = (key_slot){ tag, (uint32_t)((size_t)(next_entry(g) - g->buf) / ESF_NVS_ENTRY_SIZE + 1) };
+    size_t ent = (size_t)(next_entry(g) - g->buf) / ESF_NVS_ENTRY_SIZE;  /* < 2^27: buf < 4 GiB */
+    g->key_tab[j] = (key_slot){ tag, (uint32_t)ent + 1 };
     g->keys_n++;
     return false;
 }
