@@ -246,7 +246,7 @@ def main():
     env = dict(os.environ, PYTHONPATH=ref)
     r = random.Random(seed)
     keys = os.path.join(ROOT, 'tests', 'data', 'nvs', 'n21_encrypted_v2', 'keys.bin')
-    stats = {'same_bytes': 0, 'same_error': 0, 'mismatch': 0}
+    stats = {'same_bytes': 0, 'same_error': 0, 'mismatch': 0, 'deviation': 0}
     reasons = {}
     kinds = {}
     for i in range(count):
@@ -276,7 +276,14 @@ def main():
             else:
                 ok = ok and (edata is None)
                 kind = 'same_error'
-            if ok:
+            # docs/nvs.md, deviations: where the reference's layout would run past the end of a
+            # page (character-counted non-ASCII text), espforge refuses there, with no file; the
+            # reference writes a corrupt image or fails further on
+            if not ok and erc == 1 and edata is None and 'the reference would write' in ese:
+                stats['deviation'] += 1
+                print('DEVIATION (documented) case %d (%s, %s, v%d): ref rc=%d, espforge refuses: %s'
+                      % (i, mode, hex(size), version, rrc, ese.strip().splitlines()[-1][:110]))
+            elif ok:
                 stats[kind] += 1
                 if kind == 'same_bytes':
                     k = '%s v%d' % (mode, version)
@@ -298,8 +305,9 @@ def main():
                 print('  esf:', (eso + ese).strip().splitlines()[-1:] if (eso + ese).strip() else '')
         finally:
             shutil.rmtree(d, ignore_errors=True)
-    print('nvs_diff: %d cases (seed %d): %d byte-identical images, %d identical refusals, %d mismatches'
-          % (count, seed, stats['same_bytes'], stats['same_error'], stats['mismatch']))
+    print('nvs_diff: %d cases (seed %d): %d byte-identical images, %d identical refusals, '
+          '%d documented deviations, %d mismatches'
+          % (count, seed, stats['same_bytes'], stats['same_error'], stats['deviation'], stats['mismatch']))
     print('  identical images by command: ' + ', '.join('%s: %d' % kv for kv in sorted(kinds.items())))
     if os.environ.get('NVS_DIFF_VERBOSE'):
         for k, v in sorted(reasons.items(), key=lambda x: -x[1]):
