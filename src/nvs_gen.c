@@ -525,8 +525,9 @@ static uint8_t *next_entry(const esf_nvs_gen *g)
  * the entry); encrypted ones get `count` whole entries, 0xFF-padded (what encrypt_data does). */
 static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned count, esf_error *err)
 {
-    uint8_t *dst = next_entry(g);
-    size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
+    uint8_t *page = g->cur, *dst = next_entry(g);  /* (read first: byte stores may alias g) */
+    unsigned first = g->entry_num, end = first + count;
+    size_t room = (size_t)(page + ESF_NVS_PAGE_SIZE - dst);
     if (len == ESF_NVS_ENTRY_SIZE && count == 1) {  /* an item header (the usual case) */
         memcpy(dst, data, ESF_NVS_ENTRY_SIZE);
     } else if (g->encrypt) {
@@ -544,9 +545,11 @@ static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned co
         if (len)
             memcpy(dst, data, len);
     }
-    for (unsigned i = 0; i < count; i++)
-        esf_nvs_bitmap_set(g->cur + ESF_NVS_BITMAP_OFFSET, g->entry_num + i, ESF_NVS_ENTRY_WRITTEN);
-    g->entry_num += count;
+    /* the entries are EMPTY (11, a fresh page): WRITTEN (10) clears the low bit of each pair */
+    uint8_t *bitmap = page + ESF_NVS_BITMAP_OFFSET;
+    for (unsigned i = first; i < end; i++)
+        bitmap[i / 4] &= (uint8_t)~(1u << 2 * (i % 4));
+    g->entry_num = end;
     return ESF_OK;
 }
 
@@ -1329,6 +1332,7 @@ int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
 typedef struct colmap {
     int idx[4];  /* last header position of key, type, encoding, value; -1 absent */
     int missing; /* first column the header lacks; -1 none */
+    size_t need; /* a row of at least this many fields has a cell for every column */
 } colmap;
 
 static const char *const col_names[4] = { "key", "type", "encoding", "value" };
@@ -1336,6 +1340,7 @@ static const char *const col_names[4] = { "key", "type", "encoding", "value" };
 static void colmap_init(colmap *cm, const esf_csv_row *header)
 {
     cm->missing = -1;
+    cm->need = 0;
     for (int c = 0; c < 4; c++) {
         cm->idx[c] = -1;
         for (size_t i = 0; i < header->nfields; i++)
@@ -1344,7 +1349,11 @@ static void colmap_init(colmap *cm, const esf_csv_row *header)
                 cm->idx[c] = (int)i;
         if (cm->idx[c] < 0 && cm->missing < 0)
             cm->missing = c;
+        if ((size_t)(cm->idx[c] + 1) > cm->need)
+            cm->need = (size_t)(cm->idx[c] + 1);
     }
+    if (cm->missing >= 0)
+        cm->need = SIZE_MAX;
 }
 
 /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a column reads
@@ -1358,8 +1367,18 @@ static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, e
 
 static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm, const char *source)
 {
-    const esf_csv_field *k = row_cell(row, cm, C_KEY), *t = row_cell(row, cm, C_TYPE),
-                        *e = row_cell(row, cm, C_ENC), *v = row_cell(row, cm, C_VALUE);
+    const esf_csv_field *k, *t, *e, *v;
+    if (row->nfields >= cm->need) {  /* the usual row: every column has its cell */
+        k = &row->fields[cm->idx[C_KEY]];
+        t = &row->fields[cm->idx[C_TYPE]];
+        e = &row->fields[cm->idx[C_ENC]];
+        v = &row->fields[cm->idx[C_VALUE]];
+    } else {
+        k = row_cell(row, cm, C_KEY);
+        t = row_cell(row, cm, C_TYPE);
+        e = row_cell(row, cm, C_ENC);
+        v = row_cell(row, cm, C_VALUE);
+    }
     *r = (esf_nvs_row){
         .key = k->text, .key_len = k->len, .col_key = k->column,
         .type = t->text, .type_len = t->len, .col_type = t->column,
@@ -1399,12 +1418,13 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         return rc;
     esf_csv_row row;
     bool have_header = false;
-    colmap cm = { .missing = -1 };
+    colmap cm = { .missing = -1, .need = SIZE_MAX };
+    size_t row_start = 0;
     while ((rc = esf_csv_next(csv, &row, err)) == 1) {
-        size_t widest = 0;
-        for (size_t i = 0; i < row.nfields; i++)
-            widest |= row.fields[i].len;
-        for (size_t i = 0; widest > PY_FIELD_LIMIT && i < row.nfields; i++)
+        /* no field is longer in bytes than the input lines its row was read from */
+        size_t row_end = esf_csv_offset(csv), span = row_end - row_start;
+        row_start = row_end;
+        for (size_t i = 0; span > PY_FIELD_LIMIT && i < row.nfields; i++)
             if (row.fields[i].len > PY_FIELD_LIMIT &&
                 nchars((const uint8_t *)row.fields[i].text, row.fields[i].len) > PY_FIELD_LIMIT) {
                 if (g->opts.compat) {
