@@ -495,8 +495,22 @@ static const char *pack_range_error(uint8_t type, const pyint *v)
 
 /* ---- pages (the reference's NVS.create_new_page and Page.write_entry_to_buf) ---- */
 
+/* Mark the current page's first entry_num entries WRITTEN (10, four to a byte: 0xAA) and the
+ * rest EMPTY (11). Entries are written in order, so the bitmap is filled when the page is left or
+ * the image finished, not entry by entry. */
+static void page_seal_bitmap(esf_nvs_gen *g)
+{
+    uint8_t *bitmap = g->cur + ESF_NVS_BITMAP_OFFSET;
+    unsigned n = g->entry_num;
+    memset(bitmap, 0xAA, n / 4);
+    if (n % 4)
+        bitmap[n / 4] = (uint8_t)(0xFF ^ (0x55 & ((1u << 2 * (n % 4)) - 1)));
+}
+
 static int page_new(esf_nvs_gen *g, esf_error *err)
 {
+    if (g->npages)
+        page_seal_bitmap(g);
     if (g->npages && esf_le32(g->cur) == ESF_NVS_PAGE_ACTIVE)
         esf_nvs_page_set_state(g->cur, ESF_NVS_PAGE_FULL);
     if (g->remaining == 0 || g->npages >= g->max_pages)
@@ -520,36 +534,34 @@ static uint8_t *next_entry(const esf_nvs_gen *g)
     return g->cur + ESF_NVS_FIRST_ENTRY_OFFSET + (size_t)g->entry_num * ESF_NVS_ENTRY_SIZE;
 }
 
-/* Write `len` bytes at the next free entry and mark `count` entries WRITTEN. Plain images get
+__attribute__((cold, noinline)) static int page_overrun(esf_nvs_gen *g, size_t over, esf_error *err)
+{
+    return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
+                "the reference would write %zu bytes past the end of page %u (a corrupt, oversized "
+                "image: its character-counted key or text is longer in bytes); use ASCII keys and "
+                "hex2bin/base64 for binary data", over, g->npages - 1);
+}
+
+/* Write `len` bytes at the next free entry, `count` entries used (page_seal_bitmap marks them
+ * WRITTEN). Plain images get
  * exactly the bytes given (the reference writes a too-long key or character-counted text past
  * the entry); encrypted ones get `count` whole entries, 0xFF-padded (what encrypt_data does). */
 static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned count, esf_error *err)
 {
-    uint8_t *page = g->cur, *dst = next_entry(g);  /* (read first: byte stores may alias g) */
-    unsigned first = g->entry_num, end = first + count;
-    size_t room = (size_t)(page + ESF_NVS_PAGE_SIZE - dst);
-    if (len == ESF_NVS_ENTRY_SIZE && count == 1) {  /* an item header (the usual case) */
-        memcpy(dst, data, ESF_NVS_ENTRY_SIZE);
-    } else if (g->encrypt) {
+    uint8_t *dst = next_entry(g);
+    size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
+    if (g->encrypt) {
         size_t n = (size_t)count * ESF_NVS_ENTRY_SIZE, c = len < n ? len : n;
         if (c)
             memcpy(dst, data, c);
         memset(dst + c, 0xFF, n - c);
     } else {
         if (len > room)
-            return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
-                        "the reference would write %zu bytes past the end of page %u (a corrupt, "
-                        "oversized image: its character-counted key or text is longer in bytes); "
-                        "use ASCII keys and hex2bin/base64 for binary data",
-                        len - room, g->npages - 1);
+            return page_overrun(g, len - room, err);
         if (len)
             memcpy(dst, data, len);
     }
-    /* the entries are EMPTY (11, a fresh page): WRITTEN (10) clears the low bit of each pair */
-    uint8_t *bitmap = page + ESF_NVS_BITMAP_OFFSET;
-    for (unsigned i = first; i < end; i++)
-        bitmap[i / 4] &= (uint8_t)~(1u << 2 * (i % 4));
-    g->entry_num = end;
+    g->entry_num += count;
     return ESF_OK;
 }
 
@@ -596,7 +608,11 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
 static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
 {
     esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
-    return page_put(g, e->b, e->len, 1, err);
+    if (e->len != ESF_NVS_ENTRY_SIZE)  /* a compat-mode key longer in bytes than characters */
+        return page_put(g, e->b, e->len, 1, err);
+    memcpy(next_entry(g), e->b, ESF_NVS_ENTRY_SIZE);  /* the usual header: one entry */
+    g->entry_num++;
+    return ESF_OK;
 }
 
 /* ---- duplicate keys ---- */
@@ -1228,7 +1244,9 @@ static int read_file_value(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     return ESF_OK;
 }
 
-static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+/* Any row: namespaces, files, Wi-Fi keys, rows before or after a namespace change. */
+__attribute__((noinline)) static int write_row_any(esf_nvs_gen *g, const esf_nvs_row *r,
+                                                   esf_error *err)
 {
     int rc;
     const char *k = r->key;
@@ -1283,6 +1301,21 @@ static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     if (is_ns)
         return write_namespace(g, k, kl, err);
     return write_value(g, k, kl, v, r->encoding, r->encoding_len, err);
+}
+
+/* A data row of a key outside the Wi-Fi ones, into the namespace created last and selected. */
+static bool row_is_plain(const esf_nvs_gen *g, const esf_nvs_row *r)
+{
+    return g->ns_count && g->ns_sel == g->ns_count && !eq(r->type, r->type_len, "namespace") &&
+           !eq(r->type, r->type_len, "file") && wifi_key(r->key, r->key_len) == WIFI_NONE;
+}
+
+static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (!row_is_plain(g, r))
+        return write_row_any(g, r, err);
+    return write_value(g, r->key, r->key_len, cell(r->value, r->value_len), r->encoding,
+                       r->encoding_len, err);
 }
 
 /* key checks of generate(): length, then the other columns' presence */
@@ -1563,6 +1596,7 @@ int esf_nvs_gen_finish_pages(esf_nvs_gen *g, const uint8_t **pages, size_t *data
     if (g->failed)
         return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
     size_t data = (size_t)g->npages * ESF_NVS_PAGE_SIZE;
+    page_seal_bitmap(g);
     if (g->encrypt) {
         int rc = esf_nvs_encrypt_image(g->buf, data, g->key, err);
         if (rc)
