@@ -18,28 +18,20 @@
 
 #include "internal/le.h"
 
-/* Short inputs (NVS entries: 4 + 24 bytes, values of a few dozen) do not go to zlib, whose
- * crc32() walks them a byte at a time (one dependent table load per byte: a tenth of a 5,000-key
- * `nvs_partition_gen generate`). Where the CPU multiplies carry-less (x86-64 PCLMULQDQ) each
- * 8 bytes are folded and Barrett-reduced in three multiplications (crc_clmul); elsewhere a
- * slice-by-8 table loop does it in eight lookups (crc_table, the portable path). Long inputs
- * stay with zlib's braided code. The tables and the choice are made once, on first use, under
- * pthread_once; the choice, published after them (acquire/release), keeps the once-call out of
- * every later CRC. */
+/* Short inputs (NVS entries: 4 + 24 bytes, values of a few dozen) go through a slice-by-8 table
+ * loop: zlib's crc32() walks them a byte at a time, one dependent table load per byte, which was
+ * a tenth of a 5,000-key `nvs_partition_gen generate`. Long ones stay with zlib's braided code.
+ * (A carry-less-multiply fold + Barrett path ran 40% fewer instructions but, each 8 bytes
+ * waiting on three dependent multiplies, made a 5,000-key image 40% slower on an EPYC host.)
+ * The tables are built once, on first use, under pthread_once; a flag published after them
+ * (acquire/release) keeps the once-call out of every later CRC. */
 #define CRC_SHORT_MAX 256
-
-enum { CRC_UNSET, CRC_TABLE, CRC_CLMUL };
 
 static uint32_t crc_tab[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-static atomic_int crc_mode;
+static atomic_bool crc_ready;
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(ESF_CRC_NO_CLMUL)
-#include <immintrin.h>
-#define CRC_HAVE_CLMUL 1
-#endif
-
-static void crc_init(void)
+static void crc_tab_init(void)
 {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
@@ -50,21 +42,7 @@ static void crc_init(void)
     for (int t = 1; t < 8; t++)
         for (int i = 0; i < 256; i++)
             crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
-    int mode = CRC_TABLE;
-#ifdef CRC_HAVE_CLMUL
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1"))
-        mode = CRC_CLMUL;
-#endif
-    atomic_store_explicit(&crc_mode, mode, memory_order_release);
-}
-
-/* the register after the last `len` (< 4) bytes */
-static inline uint32_t crc_bytes(uint32_t c, const uint8_t *p, size_t len)
-{
-    while (len--)
-        c = crc_tab[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-    return c;
+    atomic_store_explicit(&crc_ready, true, memory_order_release);
 }
 
 /* the register after 4 more bytes, `c` holding them xor-ed in */
@@ -74,8 +52,8 @@ static inline uint32_t crc_word(uint32_t c)
            crc_tab[0][c >> 24];
 }
 
-/* zlib's crc32(crc, p, len) by tables (the portable path; len < CRC_SHORT_MAX). */
-__attribute__((noinline)) static uint32_t crc_table(uint32_t crc, const uint8_t *p, size_t len)
+/* zlib's crc32(crc, p, len) for len < CRC_SHORT_MAX, by the tables */
+static inline uint32_t crc_short(uint32_t crc, const uint8_t *p, size_t len)
 {
     uint32_t c = ~crc;
     for (; len >= 8; p += 8, len -= 8) {
@@ -88,55 +66,16 @@ __attribute__((noinline)) static uint32_t crc_table(uint32_t crc, const uint8_t 
         p += 4;
         len -= 4;
     }
-    return ~crc_bytes(c, p, len);
+    while (len--)
+        c = crc_tab[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return ~c;
 }
 
-#ifdef CRC_HAVE_CLMUL
-/* Bit-reflected constants of P = 0x104C11DB7 (the zlib polynomial): x^64 mod P for folding, and
- * P and floor(x^64 / P) for Barrett's reduction (as in Intel's "Fast CRC Computation for Generic
- * Polynomials Using PCLMULQDQ", and Linux's crc32-pclmul). */
-#define CRC_K_X64 0x163CD6124ull
-#define CRC_K_P 0x1DB710641ull
-#define CRC_K_MU 0x1F7011641ull
-
-/* The register after a 64-bit word whose reflected polynomial is `v`'s low 64 bits, times x^32,
- * reduced: Barrett's q = (v_lo32 * mu)_lo32, then v + q * P, whose bits 32..63 are the CRC. */
-__attribute__((target("pclmul,sse4.1"))) static inline uint32_t crc_barrett(__m128i v)
+/* the first short CRC of the process: builds the tables (out of esf_crc32's registers) */
+__attribute__((cold, noinline)) static uint32_t crc_first(uint32_t crc, const uint8_t *p, size_t len)
 {
-    const __m128i k = _mm_set_epi64x((long long)CRC_K_MU, (long long)CRC_K_P);
-    const __m128i lo32 = _mm_set_epi64x(0, 0xFFFFFFFFll);
-    __m128i q = _mm_clmulepi64_si128(_mm_and_si128(v, lo32), k, 0x10);
-    q = _mm_clmulepi64_si128(_mm_and_si128(q, lo32), k, 0x00);
-    return (uint32_t)_mm_extract_epi32(_mm_xor_si128(q, v), 1);
-}
-
-/* zlib's crc32(crc, p, len) by carry-less multiplication: each 8 bytes (the register xor-ed
- * into their first 4) fold to 64 bits, their high-degree half times x^64 mod P plus the low half,
- * and reduce; a last 4 reduce directly; the last 1..3 go through the table. */
-__attribute__((target("pclmul,sse4.1"))) static uint32_t crc_clmul(uint32_t crc, const uint8_t *p,
-                                                                   size_t len)
-{
-    uint32_t c = ~crc;
-    const __m128i k = _mm_set_epi64x(0, (long long)CRC_K_X64);
-    for (; len >= 8; p += 8, len -= 8) {
-        uint64_t x = esf_le64(p) ^ c;
-        __m128i f = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)(uint32_t)x), k, 0x00);
-        c = crc_barrett(_mm_xor_si128(f, _mm_cvtsi64_si128((long long)(x >> 32))));
-    }
-    if (len >= 4) {
-        c = crc_barrett(_mm_cvtsi64_si128((long long)(esf_le32(p) ^ c)));
-        p += 4;
-        len -= 4;
-    }
-    return ~crc_bytes(c, p, len);
-}
-#endif
-
-/* the first CRC of the process: tables and choice (kept out of esf_crc32's registers) */
-__attribute__((cold, noinline)) static int crc_start(void)
-{
-    pthread_once(&crc_once, crc_init);
-    return atomic_load_explicit(&crc_mode, memory_order_acquire);
+    pthread_once(&crc_once, crc_tab_init);
+    return crc_short(crc, p, len);
 }
 
 __attribute__((noinline)) static uint32_t crc_long(uint32_t init, const uint8_t *p, size_t len)
@@ -155,14 +94,9 @@ uint32_t esf_crc32(uint32_t init, const void *data, size_t len)
 {
     if (len >= CRC_SHORT_MAX)
         return crc_long(init, data, len);
-    int mode = atomic_load_explicit(&crc_mode, memory_order_acquire);
-    if (mode == CRC_UNSET)
-        mode = crc_start();
-#ifdef CRC_HAVE_CLMUL
-    if (mode == CRC_CLMUL)
-        return crc_clmul(init, data, len);
-#endif
-    return crc_table(init, data, len);
+    if (!atomic_load_explicit(&crc_ready, memory_order_acquire))
+        return crc_first(init, data, len);
+    return crc_short(init, data, len);
 }
 
 /* OpenSSL is initialised on the first EVP use, not at start: the commands that need no crypto
