@@ -72,7 +72,8 @@ static inline uint32_t crc_short(uint32_t crc, const uint8_t *p, size_t len)
 }
 
 /* the first short CRC of the process: builds the tables (out of esf_crc32's registers) */
-__attribute__((cold, noinline)) static uint32_t crc_first(uint32_t crc, const uint8_t *p, size_t len)
+__attribute__((cold, noinline)) static uint32_t crc_first(uint32_t crc, const uint8_t *p,
+                                                         size_t len)
 {
     pthread_once(&crc_once, crc_tab_init);
     return crc_short(crc, p, len);
