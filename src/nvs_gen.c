@@ -193,11 +193,9 @@ static bool py_isspace_cp(uint32_t c)
 static bool py_isspace_byte(uint8_t c) { return c == ' ' || (c >= 0x09 && c <= 0x0D); }
 
 /* str.strip() / bytes.strip() */
-static pyval py_strip(pyval v)
+__attribute__((noinline)) static pyval py_strip_any(pyval v)
 {
     const uint8_t *s = v.p, *e = v.p + v.len;
-    if (s < e && s[0] > ' ' && s[0] < 0x80 && e[-1] > ' ' && e[-1] < 0x80)
-        return v;  /* printable ASCII ends: nothing to strip (the usual case) */
     if (v.kind == PV_BYTES) {
         while (s < e && py_isspace_byte(*s)) s++;
         while (e > s && py_isspace_byte(e[-1])) e--;
@@ -222,6 +220,14 @@ static pyval py_strip(pyval v)
     return (pyval){ v.kind, s, (size_t)(e - s) };
 }
 
+static inline pyval py_strip(pyval v)
+{
+    const uint8_t *s = v.p, *e = v.p + v.len;
+    if (s < e && s[0] > ' ' && s[0] < 0x80 && e[-1] > ' ' && e[-1] < 0x80)
+        return v;  /* printable ASCII ends: nothing to strip (the usual case) */
+    return py_strip_any(v);
+}
+
 /* ---- words ---- */
 
 #define ONES 0x0101010101010101ull
@@ -240,7 +246,7 @@ static inline uint64_t load_le(const uint8_t *p, size_t n)
     return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
 }
 
-static bool is_ascii(const uint8_t *p, size_t n)
+static inline bool is_ascii(const uint8_t *p, size_t n)
 {
     uint64_t any = 0;
     size_t i = 0;
@@ -468,6 +474,20 @@ static void pyint_text(const pyint *v, char out[PYINT_TEXT])
 }
 
 /* struct.pack_into range rules for the 8 integer formats (see nvs-generator.md §3.2). */
+/* Whether `v` fits the integer type (U8 .. I64: byte size in the low nibble, 0x10 signed);
+ * pack_range_error words why not. */
+static bool pack_fits(uint8_t type, const pyint *v)
+{
+    unsigned bits = 8 * (type & 0x0Fu);
+    bool is_signed = type & 0x10u;
+    uint64_t max = (bits == 64 ? ~0ull : (1ull << bits) - 1) >> is_signed;
+    if (v->big)
+        return false;
+    if (!v->neg)
+        return v->mag <= max;
+    return is_signed && v->mag - 1 <= max;  /* a negative value has a magnitude of at least 1 */
+}
+
 static const char *pack_range_error(uint8_t type, const pyint *v)
 {
     bool in_i64 = !v->big && (v->neg ? v->mag <= (uint64_t)INT64_MAX + 1 : v->mag <= (uint64_t)INT64_MAX);
@@ -605,7 +625,7 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
 }
 
 /* Seal the header (its CRC) and write it at the next free entry. */
-static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
+static inline __attribute__((always_inline)) int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
 {
     esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
     if (e->len != ESF_NVS_ENTRY_SIZE)  /* a compat-mode key longer in bytes than characters */
@@ -655,7 +675,7 @@ __attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
  * namespace had its key already. Keys compare by length, namespace and key field: exactly, but
  * for the compat mode's keys of more than 16 bytes (non-ASCII), whose further bytes compare by
  * hash only (they decide a warning, not the output). */
-static bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n)
+static inline __attribute__((always_inline)) bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n)
 {
     if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g))
         return false;  /* no detection under memory pressure */
@@ -673,10 +693,9 @@ static bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n
     return false;
 }
 
-static int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen, esf_error *err)
+__attribute__((cold, noinline)) static int dup_found(esf_nvs_gen *g, const ent *e, const char *key,
+                                                    size_t klen, esf_error *err)
 {
-    if (!key_seen(g, e->b, key, klen))
-        return ESF_OK;
     if (!g->opts.compat)
         return fail(g, err, ESF_ERR_EXISTS, C_KEY,
                     "duplicate key `%.*s` in namespace index %u (the reference writes both items; "
@@ -684,6 +703,11 @@ static int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen,
     warn(g, C_KEY, "duplicate key `%.*s` in namespace index %u: written twice like the reference "
          "(the device keeps only one of them)", (int)klen, key, e->b[0]);
     return ESF_OK;
+}
+
+static inline __attribute__((always_inline)) int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen, esf_error *err)
+{
+    return key_seen(g, e->b, key, klen) ? dup_found(g, e, key, klen, err) : ESF_OK;
 }
 
 /* ---- encodings ---- */
@@ -781,7 +805,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     int rc;
     if (g->entry_num >= ESF_NVS_ENTRIES_PER_PAGE && (rc = page_new(g, err)))
         return rc;
-    const char *range = pack_range_error(type, v);
+    const char *range = pack_fits(type, v) ? NULL : pack_range_error(type, v);
     if (range) {
         char text[PYINT_TEXT];
         pyint_text(v, text);
@@ -1163,7 +1187,7 @@ static bool eq(const char *p, size_t n, const char *lit)
 /* the reference's Wi-Fi keys (nvs-generator.md §5.8): sta.* add hidden rows, ap.* ap.pmk_info */
 typedef enum { WIFI_NONE, WIFI_STA, WIFI_AP } wifi_role;
 
-static wifi_role wifi_key(const char *k, size_t n)
+static inline wifi_role wifi_key(const char *k, size_t n)
 {
     if (n < 7 || (k[2] != '.' && k[3] != '.'))  /* none is "ap.*" or "sta.*" of 7+ bytes */
         return WIFI_NONE;
@@ -1319,7 +1343,8 @@ static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
 }
 
 /* key checks of generate(): length, then the other columns' presence */
-static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+__attribute__((noinline)) static int check_key_any(esf_nvs_gen *g, const esf_nvs_row *r,
+                                                   esf_error *err)
 {
     if (!r->key)
         return fail(g, err, ESF_ERR_PARSE, C_KEY, "missing key cell (TypeError in the reference)");
@@ -1344,6 +1369,13 @@ static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
         }
     }
     return ESF_OK;
+}
+
+static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (r->key && r->key_len <= ESF_NVS_KEY_MAX && is_ascii((const uint8_t *)r->key, r->key_len))
+        return ESF_OK;  /* the usual key: at most 15 ASCII characters */
+    return check_key_any(g, r, err);
 }
 
 int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
@@ -1398,7 +1430,8 @@ static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, e
     return i >= 0 && (size_t)i < row->nfields ? &row->fields[i] : &none;
 }
 
-static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm, const char *source)
+/* the cells of `row` into `r`, whose other fields (source, value_is_content) are set already */
+static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm)
 {
     const esf_csv_field *k, *t, *e, *v;
     if (row->nfields >= cm->need) {  /* the usual row: every column has its cell */
@@ -1412,13 +1445,11 @@ static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *c
         e = row_cell(row, cm, C_ENC);
         v = row_cell(row, cm, C_VALUE);
     }
-    *r = (esf_nvs_row){
-        .key = k->text, .key_len = k->len, .col_key = k->column,
-        .type = t->text, .type_len = t->len, .col_type = t->column,
-        .encoding = e->text, .encoding_len = e->len, .col_encoding = e->column,
-        .value = v->text, .value_len = v->len, .col_value = v->column,
-        .source = source, .line = k->text ? k->line : row->line,
-    };
+    r->key = k->text, r->key_len = k->len, r->col_key = k->column;
+    r->type = t->text, r->type_len = t->len, r->col_type = t->column;
+    r->encoding = e->text, r->encoding_len = e->len, r->col_encoding = e->column;
+    r->value = v->text, r->value_len = v->len, r->col_value = v->column;
+    r->line = k->text ? k->line : row->line;
 }
 
 int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char *source,
@@ -1453,6 +1484,7 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
     bool have_header = false;
     colmap cm = { .missing = -1, .need = SIZE_MAX };
     size_t row_start = 0;
+    esf_nvs_row r = { .source = source };
     while ((rc = esf_csv_next(csv, &row, err)) == 1) {
         /* no field is longer in bytes than the input lines its row was read from */
         size_t row_end = esf_csv_offset(csv), span = row_end - row_start;
@@ -1476,8 +1508,7 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         }
         if (row.nfields == 0)
             continue;
-        esf_nvs_row r;
-        row_from_csv(&r, &row, &cm, source);
+        row_from_csv(&r, &row, &cm);
         if (cm.missing == 0) {
             rc = esf_error_loc(err, ESF_ERR_PARSE, source, row.line, 0,
                                "the header row has no `key` column (KeyError in the reference)");
