@@ -719,9 +719,9 @@ typedef enum { DEC_NONE, DEC_FILL, DEC_HEX, DEC_BASE64, DEC_STRING } enc_decode;
 typedef enum { ENC_UNSUPPORTED, ENC_INT, ENC_STRING, ENC_BINARY, ENC_HEX2BIN, ENC_BASE64 } enc_kind;
 
 typedef struct enc_class {
-    enc_kind kind;      /* of the lower-cased spelling */
-    enc_decode decode;  /* of the exact spelling */
-    uint8_t type;       /* ENC_INT: ESF_NVS_TYPE_U8 .. ESF_NVS_TYPE_I64 */
+    uint8_t kind;    /* enc_kind of the lower-cased spelling */
+    uint8_t decode;  /* enc_decode of the exact spelling */
+    uint8_t type;    /* ENC_INT: ESF_NVS_TYPE_U8 .. ESF_NVS_TYPE_I64 */
 } enc_class;
 
 /* The names sit at the slot of their hash (enc_hash): a lookup compares one candidate. */
@@ -762,19 +762,20 @@ static enc_class enc_classify(const char *enc, size_t len)
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
     }
     uint64_t raw = load_le((const uint8_t *)enc, len);  /* the spelling as a word */
+    const struct enc_name *e = &enc_names[enc_hash(raw)];
+    if (e->len == len && raw == esf_le64((const uint8_t *)e->name))
+        return e->cls;  /* a name spelled exactly (the usual case) */
     if (raw & HIGH_BITS)  /* non-ASCII: no name */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
     /* encoding.lower(): 0x20 added to each 'A'..'Z' byte; adding 0x80 - 'A' to a byte below 0x80
      * sets its high bit exactly when it is >= 'A' (no carry into the next byte) */
     uint64_t upper = (raw + (0x80 - 'A') * ONES) & ~(raw + (0x80 - 'Z' - 1) * ONES) & HIGH_BITS;
     uint64_t low = raw | upper >> 2;
-    const struct enc_name *e = &enc_names[enc_hash(low)];
-    uint64_t name = esf_le64((const uint8_t *)e->name);
-    if (e->len != len || low != name)
+    e = &enc_names[enc_hash(low)];
+    if (e->len != len || low != esf_le64((const uint8_t *)e->name))
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
     enc_class c = e->cls;
-    if (raw != name)
-        c.decode = DEC_NONE;
+    c.decode = DEC_NONE;  /* not the exact spelling (that returned above) */
     return c;
 }
 
@@ -1083,10 +1084,6 @@ static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, co
                        size_t enclen, esf_error *err)
 {
     int rc = ESF_OK;
-    if (v.kind == PV_NONE) {  /* (also keeps GCC's may-be-uninitialized analysis quiet) */
-        v.p = NULL;
-        v.len = 0;
-    }
     if (!enc)
         return fail(g, err, ESF_ERR_PARSE, C_ENC, "missing encoding cell (AttributeError in the reference)");
     enc_class c = enc_classify(enc, enclen);
