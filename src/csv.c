@@ -110,47 +110,21 @@ static int field_save(esf_csv *r)
     return buf_put(r, '\0');
 }
 
-/* ---- the byte scanner: which of the next bytes end a line, are commas, are quotes.
- * Bit k of a mask stands for p[k]. SSE2 (every x86-64) classifies 16 bytes in a few
- * instructions; the tail of the input, and every block where there is no SSE2, go byte by byte
- * through the same classes. */
-enum { C_EOL = 1, C_COMMA = 2, C_QUOTE = 4 };
+/* ---- the byte scanner: which of the next bytes stop a one-line record (a line end, or a '"'
+ * that sends the record to the state machine) and which are commas. Bit k of a mask stands for
+ * p[k]. SSE2 (every x86-64) classifies 16 bytes in a few instructions; the tail of the input,
+ * and every block where there is no SSE2, go byte by byte through the same classes. */
+enum { C_STOP = 1, C_COMMA = 2 };
 enum { BLOCK = 32 };  /* bytes the fast path scans at a time: bits of a uint32_t mask */
 
 static const unsigned char byte_class[256] = {
-    ['\n'] = C_EOL, ['\r'] = C_EOL, [','] = C_COMMA, ['"'] = C_QUOTE,
+    ['\n'] = C_STOP, ['\r'] = C_STOP, ['"'] = C_STOP, [','] = C_COMMA,
 };
 
 typedef struct block_masks {
-    uint32_t eol, comma, quote;
+    uint32_t stop;   /* its lowest bit marks the first stop (none if 0); higher bits: don't care */
+    uint32_t comma;  /* every ',' */
 } block_masks;
-
-static inline void byte_masks(const char *p, size_t n, block_masks *m)
-{
-    uint32_t e = 0, c = 0, q = 0;
-    for (size_t k = 0; k < n; k++) {
-        unsigned b = byte_class[(unsigned char)p[k]];
-        e |= (uint32_t)(b & 1) << k;
-        c |= (uint32_t)((b >> 1) & 1) << k;
-        q |= (uint32_t)(b >> 2) << k;
-    }
-    m->eol = e;
-    m->comma = c;
-    m->quote = q;
-}
-
-#ifdef CSV_SSE2
-static inline uint32_t vec_eq(__m128i v, char c)
-{
-    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
-}
-
-static inline uint32_t vec_eol(__m128i v)
-{
-    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
-}
-#endif
 
 static inline unsigned lowest_bit(uint32_t m)  /* m != 0 */
 {
@@ -164,6 +138,58 @@ static inline unsigned lowest_bit(uint32_t m)  /* m != 0 */
     }
     return k;
 #endif
+}
+
+#ifdef CSV_SSE2
+static inline uint32_t vec_eq(__m128i v, char c)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+
+static inline uint32_t vec_eol(__m128i v)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+}
+
+/* Bytes up to ',' (0x2C): every byte of a class, and a few others ('\0'..'+'). */
+static inline uint32_t vec_low(__m128i v)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(',')), v));
+}
+#endif
+
+/* Copy the next min(n, BLOCK) bytes at `p` to `dst` and classify them into `m`.
+ * @return the number of bytes copied. */
+static inline size_t block_scan(const char *p, size_t n, char *dst, block_masks *m)
+{
+#ifdef CSV_SSE2
+    if (n >= BLOCK) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        _mm_storeu_si128((__m128i *)(void *)dst, v);
+        _mm_storeu_si128((__m128i *)(void *)(dst + 16), w);
+        m->comma = vec_eq(v, ',') | vec_eq(w, ',') << 16;
+        /* the other bytes up to ',' are candidates (one compare for the three stops): the
+         * first that really is a stop ends the search */
+        uint32_t stop = (vec_low(v) | vec_low(w) << 16) & ~m->comma;
+        while (stop && !(byte_class[(unsigned char)p[lowest_bit(stop)]] & C_STOP))
+            stop &= stop - 1;
+        m->stop = stop;
+        return BLOCK;
+    }
+#endif
+    n = n < BLOCK ? n : BLOCK;
+    memcpy(dst, p, n);
+    uint32_t s = 0, c = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned b = byte_class[(unsigned char)p[k]];
+        s |= (uint32_t)(b & 1) << k;
+        c |= (uint32_t)(b >> 1) << k;
+    }
+    m->stop = s;
+    m->comma = c;
+    return n;
 }
 
 /* The first '\n' or '\r' in [p, end), or end. */
@@ -245,104 +271,90 @@ static int buf_grow_moving(esf_csv *r, size_t need, size_t keep, size_t nf)
     return ESF_OK;
 }
 
+/* Room for the fast path's next block when it has copied `at` bytes and made `nf` fields:
+ * BLOCK + 1 bytes of r->buf past `at` (a block, and the NUL of a line ending at its end) and
+ * BLOCK + 1 fields past `nf` (a block's commas, and the line's last field). */
+static int fast_reserve(esf_csv *r, size_t at, size_t nf)
+{
+    if (at + BLOCK + 1 > r->buf_cap && buf_grow_moving(r, at + BLOCK + 1, at, nf) < 0)
+        return ESF_ERR_NO_MEM;
+    while (nf + BLOCK + 1 > r->fields_cap)
+        if (fields_grow(r) < 0)
+            return ESF_ERR_NO_MEM;
+    return ESF_OK;
+}
+
+/* A field of the fast path: bytes [from, to) of the line, copied at the same offsets in `buf`. */
+static inline esf_csv_field plain_field(const char *buf, size_t from, size_t to, uint32_t line)
+{
+    return (esf_csv_field){ buf + from, to - from, line, (uint32_t)from + 1, false };
+}
+
 /* The fast path: a record that is one physical line without any '"' (nearly every line of an
  * NVS or mfg CSV), read at the start of a record after dropping '#' lines when asked. There the
  * state machine below only splits the line at each ',': the fields are the slices between
  * commas, unquoted, each starting at its byte's column. The line is copied into r->buf a BLOCK
- * at a time while it is scanned (a block may run past the line's end: r->buf keeps BLOCK + 1
- * bytes of room past the bytes scanned), and each field's end (a comma or the line's end)
- * becomes its NUL.
+ * at a time while it is scanned (a block may run past the line's end: fast_reserve keeps room
+ * for it), and each field's end (a comma or the line's end) becomes its NUL.
  * @return 1 with `row` filled; 0 at end of input; 2 if the line holds a '"' (r->pos is at its
  * start: the state machine reads it); ESF_ERR_NO_MEM. */
 static int fast_record(esf_csv *r, esf_csv_row *row, esf_error *err)
 {
-    const char *const end = r->data + r->len;
-    while (r->pos < r->len && r->opts.skip_hash_lines && r->data[r->pos] == '#') {
-        r->pos = after_eol(r, find_eol(r->data + r->pos, end));
+    while (r->opts.skip_hash_lines && r->pos < r->len && r->data[r->pos] == '#') {
+        r->pos = after_eol(r, find_eol(r->data + r->pos, r->data + r->len));
         r->line++;
     }
     if (r->pos >= r->len)
         return 0;
     const char *const s = r->data + r->pos;
-    const char *p = s, *f0 = s, *eol;
+    const size_t left = r->len - r->pos;  /* bytes from s to the end of the input */
     const uint32_t line = r->line;
-    esf_csv_field *fl = r->fields;
-    size_t nf = 0, fcap = r->fields_cap;
     char *buf = r->buf;
+    esf_csv_field *fl = r->fields;
+    size_t buf_cap = r->buf_cap, fields_cap = r->fields_cap;
+    size_t at = 0, f0 = 0, nf = 0, eol;  /* at, f0, eol: offsets in the line and in buf */
     for (;;) {
-        size_t at = (size_t)(p - s), avail = (size_t)(end - p), step;
-        if (at + BLOCK + 1 > r->buf_cap) {
-            if (buf_grow_moving(r, at + BLOCK + 1, at, nf) < 0)
-                goto no_mem;
+        if (at + BLOCK + 1 > buf_cap || nf + BLOCK + 1 > fields_cap) {
+            if (fast_reserve(r, at, nf) < 0)
+                return esf_error_loc(err, ESF_ERR_NO_MEM, r->source, line, 0,
+                                     "out of memory reading CSV");
             buf = r->buf;
+            fl = r->fields;
+            buf_cap = r->buf_cap;
+            fields_cap = r->fields_cap;
         }
         block_masks mk;
-#ifdef CSV_SSE2
-        if (avail >= BLOCK) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-            _mm_storeu_si128((__m128i *)(void *)(buf + at), v);
-            _mm_storeu_si128((__m128i *)(void *)(buf + at + 16), w);
-            mk.eol = vec_eol(v) | vec_eol(w) << 16;
-            mk.comma = vec_eq(v, ',') | vec_eq(w, ',') << 16;
-            mk.quote = vec_eq(v, '"') | vec_eq(w, '"') << 16;
-            step = BLOCK;
-        } else
-#endif
-        {
-            step = avail < BLOCK ? avail : BLOCK;
-            memcpy(buf + at, p, step);
-            byte_masks(p, step, &mk);
+        size_t step = block_scan(s + at, left - at, buf + at, &mk);
+        /* the bytes before the first stop (if it is in this block) belong to this record */
+        for (uint32_t m = mk.comma & ~mk.stop & (mk.stop - 1); m; m &= m - 1) {
+            size_t e = at + lowest_bit(m);
+            buf[e] = '\0';
+            fl[nf++] = plain_field(buf, f0, e, line);
+            f0 = e + 1;
         }
-        /* what comes before the line's end (if it is in this block) belongs to this line */
-        uint32_t before = mk.eol ? (mk.eol & (0u - mk.eol)) - 1 : ~(uint32_t)0;
-        if (mk.quote & before)
-            return 2;
-        for (uint32_t m = mk.comma & before; m; m &= m - 1) {
-            size_t k = lowest_bit(m);
-            if (nf == fcap) {
-                if (fields_grow(r) < 0)
-                    goto no_mem;
-                fl = r->fields;
-                fcap = r->fields_cap;
-            }
-            buf[at + k] = '\0';
-            fl[nf++] = (esf_csv_field){ buf + (f0 - s), (size_t)(p + k - f0), line,
-                                        (uint32_t)(f0 - s) + 1, false };
-            f0 = p + k + 1;
-        }
-        if (mk.eol) {
-            eol = p + lowest_bit(mk.eol);
+        if (mk.stop) {
+            eol = at + lowest_bit(mk.stop);
+            if (s[eol] == '"')
+                return 2;
             break;
         }
-        p += step;
-        if (p == end) {
-            eol = end;
+        at += step;
+        if (at == left) {
+            eol = left;
             break;
         }
     }
-    /* the line ends at eol */
-    size_t n = (size_t)(eol - s);
-    buf[n] = '\0';
-    if (n) {  /* else a blank line: an empty record */
-        if (nf == fcap) {
-            if (fields_grow(r) < 0)
-                goto no_mem;
-            fl = r->fields;
-        }
-        fl[nf++] = (esf_csv_field){ buf + (f0 - s), (size_t)(eol - f0), line,
-                                    (uint32_t)(f0 - s) + 1, false };
-    }
-    r->buf_len = n + 1;
+    buf[eol] = '\0';
+    if (eol)  /* else a blank line: an empty record */
+        fl[nf++] = plain_field(buf, f0, eol, line);
+    r->buf_len = eol + 1;
     r->nfields = nf;
-    r->pos = after_eol(r, eol);
+    r->pos = after_eol(r, s + eol);
     r->line = line + 1;
     row->fields = fl;
     row->nfields = nf;
     row->line = line;
     return 1;
-no_mem:
-    return esf_error_loc(err, ESF_ERR_NO_MEM, r->source, line, 0, "out of memory reading CSV");
 }
 
 /* Feed one character; c < 0 is the end-of-line event. Sets *done when a record ends. */
@@ -498,21 +510,36 @@ void esf_csv_free(esf_csv *r)
     free(r);
 }
 
+/* Bytes below 0x80 at the start of [p, p + n): a reader's BLOCK at a time with SSE2, eight at a
+ * time without, then one by one. */
+static size_t ascii_prefix(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+#ifdef CSV_SSE2
+    for (; n - i >= BLOCK; i += BLOCK) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
+        if (_mm_movemask_epi8(_mm_or_si128(v, w)))
+            break;
+    }
+#endif
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull)
+            break;
+    }
+    while (i < n && p[i] < 0x80)
+        i++;
+    return i;
+}
+
 /* Strict UTF-8 check (Python's utf-8 codec): returns the offset of the first bad byte or len. */
 size_t esf_utf8_check(const uint8_t *p, size_t len)
 {
     size_t i = 0;
-    while (i < len) {
-        if (len - i >= 8) {  /* ASCII runs (nearly every CSV) eight bytes at a time */
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (!(w & 0x8080808080808080ull)) {
-                i += 8;
-                continue;
-            }
-        }
-        uint8_t c = p[i];
-        if (c < 0x80) { i++; continue; }
+    while ((i += ascii_prefix(p + i, len - i)) < len) {
+        uint8_t c = p[i];  /* >= 0x80 */
         size_t n; uint32_t min;
         if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
         else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
