@@ -2,7 +2,8 @@
  * See include/espforge/csv.h. The state machine follows the one Python's _csv module documents:
  * each physical line is fed character by character, then an end-of-line event. A record that is
  * one physical line without a '"' (nearly every record of an NVS or mfg CSV) takes a fast path
- * that gives the same fields: it only splits the line at its commas (fast_record).
+ * that gives the same fields: it only splits the line at its commas, and reads such records a
+ * batch at a time (fast_batch), which esf_csv_next then hands out one by one.
  * -DESF_CSV_NO_SIMD builds only the bytewise scanner, which also reads the last bytes of every
  * input on any build. */
 #include "espforge/csv.h"
@@ -36,7 +37,18 @@ struct esf_csv {
     esf_csv_field *fields; /* handed out */
     size_t nfields, fields_cap;
     field_pos cur;         /* the field being built */
+    /* records read ahead by fast_batch, one physical line each: rows[row_next..nrows), the
+     * first of them on line `line`, its fields from fields[next_field] on */
+    struct batch_row *rows;
+    size_t nrows, row_next, rows_cap, next_field;
+    size_t batch_pos;      /* the input offset the batch_rows' `end` count from */
 };
+
+/* A record of fast_batch. */
+typedef struct batch_row {
+    size_t nfields;
+    size_t end;            /* offset of the next physical line, from batch_pos */
+} batch_row;
 
 static int buf_put(esf_csv *r, char c)
 {
@@ -110,21 +122,18 @@ static int field_save(esf_csv *r)
     return buf_put(r, '\0');
 }
 
-/* ---- the byte scanner: which of the next bytes stop a one-line record (a line end, or a '"'
- * that sends the record to the state machine) and which are commas. Bit k of a mask stands for
- * p[k]. SSE2 (every x86-64) classifies 16 bytes in a few instructions; the tail of the input,
- * and every block where there is no SSE2, go byte by byte through the same classes. */
-enum { C_STOP = 1, C_COMMA = 2 };
+/* ---- the byte scanner: which of the next bytes may matter to a one-line record: ',', the line
+ * ends and '"' (which sends the record to the state machine). Bit k of a mask stands for p[k].
+ * SSE2 (every x86-64) marks every byte up to ',' (0x2C) with one compare per 16 bytes: the
+ * reader then looks at each marked byte, and passes over the few others there ('\0'..'+' but
+ * '"'). The tail of the input, and every block where there is no SSE2, go byte by byte through
+ * byte_class and mark exactly the bytes that matter. */
+enum { C_STOP = 1, C_COMMA = 2 };  /* a byte that ends the record's line (or is '"'); a comma */
 enum { BLOCK = 32 };  /* bytes the fast path scans at a time: bits of a uint32_t mask */
 
 static const unsigned char byte_class[256] = {
     ['\n'] = C_STOP, ['\r'] = C_STOP, ['"'] = C_STOP, [','] = C_COMMA,
 };
-
-typedef struct block_masks {
-    uint32_t stop;   /* its lowest bit marks the first stop (none if 0); higher bits: don't care */
-    uint32_t comma;  /* every ',' */
-} block_masks;
 
 static inline unsigned lowest_bit(uint32_t m)  /* m != 0 */
 {
@@ -141,27 +150,22 @@ static inline unsigned lowest_bit(uint32_t m)  /* m != 0 */
 }
 
 #ifdef CSV_SSE2
-static inline uint32_t vec_eq(__m128i v, char c)
-{
-    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
-}
-
 static inline uint32_t vec_eol(__m128i v)
 {
     return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
 }
 
-/* Bytes up to ',' (0x2C): every byte of a class, and a few others ('\0'..'+'). */
+/* Bytes up to ',' (0x2C): every byte of a class, and a few others. */
 static inline uint32_t vec_low(__m128i v)
 {
     return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(',')), v));
 }
 #endif
 
-/* Copy the next min(n, BLOCK) bytes at `p` to `dst` and classify them into `m`.
- * @return the number of bytes copied. */
-static inline size_t block_scan(const char *p, size_t n, char *dst, block_masks *m)
+/* Copy the next min(n, BLOCK) bytes at `p` to `dst` and mark in `*marks` those that may matter
+ * (see above). @return the number of bytes copied. */
+static inline size_t block_scan(const char *p, size_t n, char *dst, uint32_t *marks)
 {
 #ifdef CSV_SSE2
     if (n >= BLOCK) {
@@ -169,26 +173,16 @@ static inline size_t block_scan(const char *p, size_t n, char *dst, block_masks 
         __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
         _mm_storeu_si128((__m128i *)(void *)dst, v);
         _mm_storeu_si128((__m128i *)(void *)(dst + 16), w);
-        m->comma = vec_eq(v, ',') | vec_eq(w, ',') << 16;
-        /* the other bytes up to ',' are candidates (one compare for the three stops): the
-         * first that really is a stop ends the search */
-        uint32_t stop = (vec_low(v) | vec_low(w) << 16) & ~m->comma;
-        while (stop && !(byte_class[(unsigned char)p[lowest_bit(stop)]] & C_STOP))
-            stop &= stop - 1;
-        m->stop = stop;
+        *marks = vec_low(v) | vec_low(w) << 16;
         return BLOCK;
     }
 #endif
     n = n < BLOCK ? n : BLOCK;
     memcpy(dst, p, n);
-    uint32_t s = 0, c = 0;
-    for (size_t k = 0; k < n; k++) {
-        unsigned b = byte_class[(unsigned char)p[k]];
-        s |= (uint32_t)(b & 1) << k;
-        c |= (uint32_t)(b >> 1) << k;
-    }
-    m->stop = s;
-    m->comma = c;
+    uint32_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        m |= (uint32_t)(byte_class[(unsigned char)p[k]] != 0) << k;
+    *marks = m;
     return n;
 }
 
@@ -207,13 +201,17 @@ static const char *find_eol(const char *p, const char *end)
     return p;
 }
 
+/* Bytes of the line terminator at `eol` (`n` bytes left from it): 2 for "\r\n", 0 at the end. */
+static inline size_t eol_len(const char *eol, size_t n)
+{
+    return n == 0 ? 0 : eol[0] == '\r' && n > 1 && eol[1] == '\n' ? 2 : 1;
+}
+
 /* Offset of the next physical line after the one ending at `eol` (its terminator, or end). */
 static size_t after_eol(const esf_csv *r, const char *eol)
 {
-    const char *end = r->data + r->len;
-    if (eol < end && *eol == '\r' && eol + 1 < end && eol[1] == '\n')
-        eol++;
-    return (size_t)(eol - r->data) + (eol < end ? 1 : 0);
+    size_t at = (size_t)(eol - r->data);
+    return at + eol_len(eol, r->len - at);
 }
 
 int esf_csv_open_mem(esf_csv **out, const char *data, size_t len, const char *source,
@@ -273,33 +271,83 @@ static int buf_grow_moving(esf_csv *r, size_t need, size_t keep, size_t nf)
 
 /* Room for the fast path's next block when it has copied `at` bytes and made `nf` fields:
  * BLOCK + 1 bytes of r->buf past `at` (a block, and the NUL of a line ending at its end) and
- * BLOCK + 1 fields past `nf` (a block's commas, and the line's last field). */
-static int fast_reserve(esf_csv *r, size_t at, size_t nf)
+ * BLOCK + 1 fields past `nf` (one per comma or line end of the block, and one at the input's end).
+ * @return the largest `at` the fast path may reach before it asks again (it makes at most one
+ * field per byte); ESF_ERR_NO_MEM. */
+static ptrdiff_t fast_reserve(esf_csv *r, size_t at, size_t nf)
 {
     if (at + BLOCK + 1 > r->buf_cap && buf_grow_moving(r, at + BLOCK + 1, at, nf) < 0)
         return ESF_ERR_NO_MEM;
     while (nf + BLOCK + 1 > r->fields_cap)
         if (fields_grow(r) < 0)
             return ESF_ERR_NO_MEM;
+    size_t by_buf = r->buf_cap - (BLOCK + 1), by_fields = at + (r->fields_cap - (BLOCK + 1) - nf);
+    return (ptrdiff_t)(by_buf < by_fields ? by_buf : by_fields);
+}
+
+/* Room for one more batch_row. */
+static int rows_grow(esf_csv *r)
+{
+    size_t cap = r->rows_cap ? r->rows_cap * 2 : 64;
+    batch_row *b = realloc(r->rows, cap * sizeof *b);
+    if (!b)
+        return ESF_ERR_NO_MEM;
+    r->rows = b;
+    r->rows_cap = cap;
     return ESF_OK;
 }
 
-/* A field of the fast path: bytes [from, to) of the line, copied at the same offsets in `buf`. */
-static inline esf_csv_field plain_field(const char *buf, size_t from, size_t to, uint32_t line)
+enum { BATCH = 4096 };  /* fast_batch reads records until this many bytes, or one record more */
+
+/* A field of the fast path: bytes [from, to) of the input after r->pos, at the same offsets in
+ * `buf`, on a line starting at `row0`. */
+static inline esf_csv_field plain_field(const char *buf, size_t row0, size_t from, size_t to,
+                                        uint32_t line)
 {
-    return (esf_csv_field){ buf + from, to - from, line, (uint32_t)from + 1, false };
+    return (esf_csv_field){ buf + from, to - from, line, (uint32_t)(from - row0) + 1, false };
 }
 
-/* The fast path: a record that is one physical line without any '"' (nearly every line of an
- * NVS or mfg CSV), read at the start of a record after dropping '#' lines when asked. There the
- * state machine below only splits the line at each ',': the fields are the slices between
- * commas, unquoted, each starting at its byte's column. The line is copied into r->buf a BLOCK
- * at a time while it is scanned (a block may run past the line's end: fast_reserve keeps room
- * for it), and each field's end (a comma or the line's end) becomes its NUL.
- * @return 1 with `row` filled; 0 at end of input; 2 if the line holds a '"' (r->pos is at its
- * start: the state machine reads it); ESF_ERR_NO_MEM. */
-static int fast_record(esf_csv *r, esf_csv_row *row, esf_error *err)
+/* fast_batch: the record at `row0` ends at `e` (its line end, or the input's end), the next
+ * line starts at `next`: its last field (unless the line is blank) and its batch_row. */
+static inline int batch_end_record(esf_csv *r, batch_row **b, batch_row **b_end, char *buf,
+                                   size_t e, size_t next, size_t row0, size_t f0,
+                                   esf_csv_field **f, esf_csv_field **row_f, uint32_t line)
 {
+    buf[e] = '\0';
+    if (e > row0)
+        *(*f)++ = plain_field(buf, row0, f0, e, line);
+    if (*b == *b_end) {
+        size_t n = (size_t)(*b - r->rows);
+        if (rows_grow(r) < 0)
+            return ESF_ERR_NO_MEM;
+        *b = r->rows + n;
+        *b_end = r->rows + r->rows_cap;
+    }
+    *(*b)++ = (batch_row){ (size_t)(*f - *row_f), next };
+    *row_f = *f;
+    return ESF_OK;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CSV_NOINLINE __attribute__((noinline))
+#else
+#define CSV_NOINLINE
+#endif
+
+/* The fast path: records that are one physical line without any '"' (nearly every line of an
+ * NVS or mfg CSV), read from r->pos (after dropping '#' lines when asked) into r->rows. There
+ * the state machine below only splits each line at its commas: the fields are the slices
+ * between commas, unquoted, each starting at its byte's column. The input is copied into r->buf
+ * a BLOCK at a time while it is scanned (the last block may run past the last record: room is
+ * kept for it), and each field's end (a comma or a line end) becomes its NUL. The batch ends
+ * after BATCH bytes, at the end of the input, before a line starting with '#' (when dropped)
+ * and before a line holding a '"'. Not inlined: esf_csv_next, which hands the records out,
+ * stays a leaf.
+ * @return 1 with at least one record in r->rows; 0 at end of input; 2 if the first line holds a
+ * '"' (r->pos is at its start: the state machine reads it); ESF_ERR_NO_MEM. */
+static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
+{
+    r->nrows = r->row_next = r->next_field = 0;
     while (r->opts.skip_hash_lines && r->pos < r->len && r->data[r->pos] == '#') {
         r->pos = after_eol(r, find_eol(r->data + r->pos, r->data + r->len));
         r->line++;
@@ -308,53 +356,70 @@ static int fast_record(esf_csv *r, esf_csv_row *row, esf_error *err)
         return 0;
     const char *const s = r->data + r->pos;
     const size_t left = r->len - r->pos;  /* bytes from s to the end of the input */
-    const uint32_t line = r->line;
+    r->batch_pos = r->pos;
+    const size_t last = left < BATCH ? left : BATCH;  /* a record ending past it ends the batch */
+    const bool hash = r->opts.skip_hash_lines;
+    uint32_t line = r->line;
+    /* the bound on `at` (what fast_reserve returns for nf = at = 0) */
+    ptrdiff_t room = (ptrdiff_t)(r->buf_cap < r->fields_cap ? r->buf_cap : r->fields_cap) -
+                     (BLOCK + 1);
     char *buf = r->buf;
-    esf_csv_field *fl = r->fields;
-    size_t buf_cap = r->buf_cap, fields_cap = r->fields_cap;
-    size_t at = 0, f0 = 0, nf = 0, eol;  /* at, f0, eol: offsets in the line and in buf */
+    esf_csv_field *f = r->fields, *row_f = f;  /* the next field; the record's first */
+    batch_row *b = r->rows, *b_end = b + r->rows_cap;  /* the next record; room for them */
+    /* offsets from s (and in buf): bytes scanned, the record's start, the field's start */
+    size_t at = 0, row0 = 0, f0 = 0;
     for (;;) {
-        if (at + BLOCK + 1 > buf_cap || nf + BLOCK + 1 > fields_cap) {
-            if (fast_reserve(r, at, nf) < 0)
-                return esf_error_loc(err, ESF_ERR_NO_MEM, r->source, line, 0,
-                                     "out of memory reading CSV");
+        if ((ptrdiff_t)at > room) {
+            size_t nf = (size_t)(f - r->fields), nrf = (size_t)(row_f - r->fields);
+            if ((room = fast_reserve(r, at, nf)) < 0)
+                goto no_mem;
+            f = r->fields + nf;
+            row_f = r->fields + nrf;
             buf = r->buf;
-            fl = r->fields;
-            buf_cap = r->buf_cap;
-            fields_cap = r->fields_cap;
         }
-        block_masks mk;
-        size_t step = block_scan(s + at, left - at, buf + at, &mk);
-        /* the bytes before the first stop (if it is in this block) belong to this record */
-        for (uint32_t m = mk.comma & ~mk.stop & (mk.stop - 1); m; m &= m - 1) {
-            size_t e = at + lowest_bit(m);
-            buf[e] = '\0';
-            fl[nf++] = plain_field(buf, f0, e, line);
-            f0 = e + 1;
-        }
-        if (mk.stop) {
-            eol = at + lowest_bit(mk.stop);
-            if (s[eol] == '"')
-                return 2;
-            break;
+        uint32_t ev;  /* the marked bytes, in order, from row0 on (a "\r\n" may end a record
+                       * one byte into this block) */
+        size_t step = block_scan(s + at, left - at, buf + at, &ev);
+        ev &= ~(uint32_t)0 << (row0 > at ? row0 - at : 0);
+        while (ev) {
+            size_t e = at + lowest_bit(ev);
+            ev &= ev - 1;
+            unsigned char c = (unsigned char)s[e];
+            if (c == ',') {
+                buf[e] = '\0';
+                *f++ = plain_field(buf, row0, f0, e, line);
+                f0 = e + 1;
+                continue;
+            }
+            if (!(byte_class[c] & C_STOP))
+                continue;  /* marked by the SSE2 scan, but it does not matter */
+            if (c == '"') {
+                f = row_f;  /* drop its fields: the state machine reads it */
+                goto done;
+            }
+            size_t next = e + eol_len(s + e, left - e);
+            if (batch_end_record(r, &b, &b_end, buf, e, next, row0, f0, &f, &row_f, line++) < 0)
+                goto no_mem;
+            row0 = f0 = next;
+            if (row0 >= last || (hash && s[row0] == '#'))
+                goto done;
+            if (row0 - at >= BLOCK)
+                break;
+            ev &= ~(uint32_t)0 << (row0 - at);
         }
         at += step;
-        if (at == left) {
-            eol = left;
-            break;
+        if (at == left) {  /* the last line has no terminator */
+            if (batch_end_record(r, &b, &b_end, buf, left, left, row0, f0, &f, &row_f, line) < 0)
+                goto no_mem;
+            goto done;
         }
     }
-    buf[eol] = '\0';
-    if (eol)  /* else a blank line: an empty record */
-        fl[nf++] = plain_field(buf, f0, eol, line);
-    r->buf_len = eol + 1;
-    r->nfields = nf;
-    r->pos = after_eol(r, s + eol);
-    r->line = line + 1;
-    row->fields = fl;
-    row->nfields = nf;
-    row->line = line;
-    return 1;
+done:
+    r->nrows = (size_t)(b - r->rows);
+    return r->nrows ? 1 : 2;
+no_mem:
+    r->nrows = 0;
+    return esf_error_loc(err, ESF_ERR_NO_MEM, r->source, line, 0, "out of memory reading CSV");
 }
 
 /* Feed one character; c < 0 is the end-of-line event. Sets *done when a record ends. */
@@ -434,7 +499,7 @@ static int feed(esf_csv *r, enum state *st, int c, uint32_t line, uint32_t col, 
 
 /* The general path: the state machine over physical lines, from the start of a record whose
  * first line holds a '"' (fast_record declined it) to the record's end. */
-static int slow_record(esf_csv *r, esf_csv_row *row, esf_error *err)
+static CSV_NOINLINE int slow_record(esf_csv *r, esf_csv_row *row, esf_error *err)
 {
     r->buf_len = 0;
     r->nfields = 0;
@@ -495,8 +560,16 @@ int esf_csv_next(esf_csv *r, esf_csv_row *row, esf_error *err)
 {
     if (!r || !row)
         return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_csv_next: NULL");
-    int rc = fast_record(r, row, err);
-    return rc == 2 ? slow_record(r, row, err) : rc;
+    if (r->row_next == r->nrows) {
+        int rc = fast_batch(r, err);
+        if (rc != 1)
+            return rc == 2 ? slow_record(r, row, err) : rc;
+    }
+    const batch_row *b = &r->rows[r->row_next++];
+    *row = (esf_csv_row){ r->fields + r->next_field, b->nfields, r->line++ };
+    r->next_field += b->nfields;
+    r->pos = r->batch_pos + b->end;
+    return 1;
 }
 
 void esf_csv_free(esf_csv *r)
@@ -507,6 +580,7 @@ void esf_csv_free(esf_csv *r)
     free(r->buf);
     free(r->pos_v);
     free(r->fields);
+    free(r->rows);
     free(r);
 }
 
