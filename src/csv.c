@@ -44,9 +44,10 @@ struct esf_csv {
     size_t batch_pos;      /* the input offset the batch_rows' `end` count from */
 };
 
-/* A record of fast_batch. */
+/* A record of fast_batch: its fields end at fields[fields_end] (and start where the record
+ * before it ends theirs). */
 typedef struct batch_row {
-    size_t nfields;
+    size_t fields_end;
     size_t end;            /* offset of the next physical line, from batch_pos */
 } batch_row;
 
@@ -129,16 +130,16 @@ static int field_save(esf_csv *r)
  * '"'). The tail of the input, and every block where there is no SSE2, go byte by byte through
  * byte_class and mark exactly the bytes that matter. */
 enum { C_STOP = 1, C_COMMA = 2 };  /* a byte that ends the record's line (or is '"'); a comma */
-enum { BLOCK = 32 };  /* bytes the fast path scans at a time: bits of a uint32_t mask */
+enum { BLOCK = 64 };  /* bytes the fast path scans at a time: bits of a uint64_t mask */
 
 static const unsigned char byte_class[256] = {
     ['\n'] = C_STOP, ['\r'] = C_STOP, ['"'] = C_STOP, [','] = C_COMMA,
 };
 
-static inline unsigned lowest_bit(uint32_t m)  /* m != 0 */
+static inline unsigned lowest_bit(uint64_t m)  /* m != 0 */
 {
 #if defined(__GNUC__) || defined(__clang__)
-    return (unsigned)__builtin_ctz(m);
+    return (unsigned)__builtin_ctzll(m);
 #else
     unsigned k = 0;
     while (!(m & 1)) {
@@ -156,32 +157,30 @@ static inline uint32_t vec_eol(__m128i v)
                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
 }
 
-/* Bytes up to ',' (0x2C): every byte of a class, and a few others. */
-static inline uint32_t vec_low(__m128i v)
+/* Bytes up to ',' (0x2C) of the 16 at `p`: every byte of a class, and a few others. */
+static inline uint64_t vec_low(const char *p)
 {
-    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(',')), v));
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return (uint64_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(',')), v));
 }
 #endif
 
 /* Copy the next min(n, BLOCK) bytes at `p` to `dst` and mark in `*marks` those that may matter
  * (see above). @return the number of bytes copied. */
-static inline size_t block_scan(const char *p, size_t n, char *dst, uint32_t *marks)
+static inline size_t block_scan(const char *p, size_t n, char *dst, uint64_t *marks)
 {
 #ifdef CSV_SSE2
     if (n >= BLOCK) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-        _mm_storeu_si128((__m128i *)(void *)dst, v);
-        _mm_storeu_si128((__m128i *)(void *)(dst + 16), w);
-        *marks = vec_low(v) | vec_low(w) << 16;
+        memcpy(dst, p, BLOCK);
+        *marks = vec_low(p) | vec_low(p + 16) << 16 | vec_low(p + 32) << 32 | vec_low(p + 48) << 48;
         return BLOCK;
     }
 #endif
     n = n < BLOCK ? n : BLOCK;
     memcpy(dst, p, n);
-    uint32_t m = 0;
+    uint64_t m = 0;
     for (size_t k = 0; k < n; k++)
-        m |= (uint32_t)(byte_class[(unsigned char)p[k]] != 0) << k;
+        m |= (uint64_t)(byte_class[(unsigned char)p[k]] != 0) << k;
     *marks = m;
     return n;
 }
@@ -309,22 +308,19 @@ static inline esf_csv_field plain_field(const char *buf, size_t row0, size_t fro
 
 /* fast_batch: the record at `row0` ends at `e` (its line end, or the input's end), the next
  * line starts at `next`: its last field (unless the line is blank) and its batch_row. */
-static inline int batch_end_record(esf_csv *r, batch_row **b, batch_row **b_end, char *buf,
-                                   size_t e, size_t next, size_t row0, size_t f0,
-                                   esf_csv_field **f, esf_csv_field **row_f, uint32_t line)
+static inline int batch_end_record(esf_csv *r, batch_row **b, char *buf, size_t e, size_t next,
+                                   size_t row0, size_t f0, esf_csv_field **f, uint32_t line)
 {
     buf[e] = '\0';
     if (e > row0)
         *(*f)++ = plain_field(buf, row0, f0, e, line);
-    if (*b == *b_end) {
+    if (*b == r->rows + r->rows_cap) {
         size_t n = (size_t)(*b - r->rows);
         if (rows_grow(r) < 0)
             return ESF_ERR_NO_MEM;
         *b = r->rows + n;
-        *b_end = r->rows + r->rows_cap;
     }
-    *(*b)++ = (batch_row){ (size_t)(*f - *row_f), next };
-    *row_f = *f;
+    *(*b)++ = (batch_row){ (size_t)(*f - r->fields), next };
     return ESF_OK;
 }
 
@@ -358,29 +354,27 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
     const size_t left = r->len - r->pos;  /* bytes from s to the end of the input */
     r->batch_pos = r->pos;
     const size_t last = left < BATCH ? left : BATCH;  /* a record ending past it ends the batch */
-    const bool hash = r->opts.skip_hash_lines;
     uint32_t line = r->line;
     /* the bound on `at` (what fast_reserve returns for nf = at = 0) */
     ptrdiff_t room = (ptrdiff_t)(r->buf_cap < r->fields_cap ? r->buf_cap : r->fields_cap) -
                      (BLOCK + 1);
     char *buf = r->buf;
-    esf_csv_field *f = r->fields, *row_f = f;  /* the next field; the record's first */
-    batch_row *b = r->rows, *b_end = b + r->rows_cap;  /* the next record; room for them */
+    esf_csv_field *f = r->fields;  /* the next field */
+    batch_row *b = r->rows;  /* the next record */
     /* offsets from s (and in buf): bytes scanned, the record's start, the field's start */
     size_t at = 0, row0 = 0, f0 = 0;
     for (;;) {
         if ((ptrdiff_t)at > room) {
-            size_t nf = (size_t)(f - r->fields), nrf = (size_t)(row_f - r->fields);
+            size_t nf = (size_t)(f - r->fields);
             if ((room = fast_reserve(r, at, nf)) < 0)
                 goto no_mem;
             f = r->fields + nf;
-            row_f = r->fields + nrf;
             buf = r->buf;
         }
-        uint32_t ev;  /* the marked bytes, in order, from row0 on (a "\r\n" may end a record
-                       * one byte into this block) */
+        uint64_t ev;  /* the marked bytes, in order, from row0 on (the '\n' of a "\r\n" may
+                       * start this block) */
         size_t step = block_scan(s + at, left - at, buf + at, &ev);
-        ev &= ~(uint32_t)0 << (row0 > at ? row0 - at : 0);
+        ev &= ~(uint64_t)0 << (row0 > at ? row0 - at : 0);
         while (ev) {
             size_t e = at + lowest_bit(ev);
             ev &= ev - 1;
@@ -393,23 +387,20 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
             }
             if (!(byte_class[c] & C_STOP))
                 continue;  /* marked by the SSE2 scan, but it does not matter */
-            if (c == '"') {
-                f = row_f;  /* drop its fields: the state machine reads it */
-                goto done;
-            }
+            if (c == '"')
+                goto done;  /* the state machine reads this record */
             size_t next = e + eol_len(s + e, left - e);
-            if (batch_end_record(r, &b, &b_end, buf, e, next, row0, f0, &f, &row_f, line++) < 0)
+            if (batch_end_record(r, &b, buf, e, next, row0, f0, &f, line++) < 0)
                 goto no_mem;
             row0 = f0 = next;
-            if (row0 >= last || (hash && s[row0] == '#'))
+            if (row0 >= last || (r->opts.skip_hash_lines && s[row0] == '#'))
                 goto done;
-            if (row0 - at >= BLOCK)
-                break;
-            ev &= ~(uint32_t)0 << (row0 - at);
+            if (next - e == 2)  /* the '\n' of "\r\n" (if in the next block: see above) */
+                ev &= ev - 1;
         }
         at += step;
         if (at == left) {  /* the last line has no terminator */
-            if (batch_end_record(r, &b, &b_end, buf, left, left, row0, f0, &f, &row_f, line) < 0)
+            if (batch_end_record(r, &b, buf, left, left, row0, f0, &f, line) < 0)
                 goto no_mem;
             goto done;
         }
@@ -556,20 +547,33 @@ static CSV_NOINLINE int slow_record(esf_csv *r, esf_csv_row *row, esf_error *err
     return 1;
 }
 
+/* Hand out the next record of the batch (there is one). */
+static inline int batch_next(esf_csv *r, esf_csv_row *row)
+{
+    const batch_row *b = &r->rows[r->row_next++];
+    *row = (esf_csv_row){ r->fields + r->next_field, b->fields_end - r->next_field, r->line++ };
+    r->next_field = b->fields_end;
+    r->pos = r->batch_pos + b->end;
+    return 1;
+}
+
+/* esf_csv_next when the batch is used up: a new batch, or the state machine. Not inlined: the
+ * common case stays a leaf. */
+static CSV_NOINLINE int next_refill(esf_csv *r, esf_csv_row *row, esf_error *err)
+{
+    int rc = fast_batch(r, err);
+    if (rc == 1)
+        return batch_next(r, row);
+    return rc == 2 ? slow_record(r, row, err) : rc;
+}
+
 int esf_csv_next(esf_csv *r, esf_csv_row *row, esf_error *err)
 {
     if (!r || !row)
         return esf_error_set(err, ESF_ERR_INVALID_ARG, "esf_csv_next: NULL");
-    if (r->row_next == r->nrows) {
-        int rc = fast_batch(r, err);
-        if (rc != 1)
-            return rc == 2 ? slow_record(r, row, err) : rc;
-    }
-    const batch_row *b = &r->rows[r->row_next++];
-    *row = (esf_csv_row){ r->fields + r->next_field, b->nfields, r->line++ };
-    r->next_field += b->nfields;
-    r->pos = r->batch_pos + b->end;
-    return 1;
+    if (r->row_next == r->nrows)
+        return next_refill(r, row, err);
+    return batch_next(r, row);
 }
 
 void esf_csv_free(esf_csv *r)
@@ -584,13 +588,13 @@ void esf_csv_free(esf_csv *r)
     free(r);
 }
 
-/* Bytes below 0x80 at the start of [p, p + n): a reader's BLOCK at a time with SSE2, eight at a
- * time without, then one by one. */
+/* Bytes below 0x80 at the start of [p, p + n): 32 at a time with SSE2, eight at a time without,
+ * then one by one. */
 static size_t ascii_prefix(const uint8_t *p, size_t n)
 {
     size_t i = 0;
 #ifdef CSV_SSE2
-    for (; n - i >= BLOCK; i += BLOCK) {
+    for (; n - i >= 32; i += 32) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
         if (_mm_movemask_epi8(_mm_or_si128(v, w)))
