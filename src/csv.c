@@ -99,10 +99,14 @@ static int field_add_n(esf_csv *r, const char *s, size_t n)
     return ESF_OK;
 }
 
-/* Room for one more field in both field arrays (they grow together). */
-static int fields_grow(esf_csv *r)
+/* Room for `need` fields in both field arrays (they grow together, in one step). */
+static int fields_reserve(esf_csv *r, size_t need)
 {
-    size_t cap = r->fields_cap ? r->fields_cap * 2 : 16;
+    size_t cap = r->fields_cap ? r->fields_cap : 16;
+    while (cap < need)
+        cap *= 2;
+    if (cap == r->fields_cap)
+        return ESF_OK;
     field_pos *p = realloc(r->pos_v, cap * sizeof *p);
     if (!p)
         return ESF_ERR_NO_MEM;
@@ -117,7 +121,7 @@ static int fields_grow(esf_csv *r)
 
 static int field_save(esf_csv *r)
 {
-    if (r->nfields == r->fields_cap && fields_grow(r) < 0)
+    if (r->nfields == r->fields_cap && fields_reserve(r, r->nfields + 1) < 0)
         return ESF_ERR_NO_MEM;
     r->pos_v[r->nfields++] = r->cur;
     return buf_put(r, '\0');
@@ -157,10 +161,12 @@ static inline uint32_t vec_eol(__m128i v)
                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
 }
 
-/* Bytes up to ',' (0x2C) of the 16 at `p`: every byte of a class, and a few others. */
-static inline uint64_t vec_low(const char *p)
+/* Copy the 16 bytes at `p` to `dst`; @return a mask of those up to ',' (0x2C): every byte of a
+ * class, and a few others. */
+static inline uint64_t vec_low(const char *p, char *dst)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)dst, v);
     return (uint64_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(',')), v));
 }
 #endif
@@ -171,8 +177,8 @@ static inline size_t block_scan(const char *p, size_t n, char *dst, uint64_t *ma
 {
 #ifdef CSV_SSE2
     if (n >= BLOCK) {
-        memcpy(dst, p, BLOCK);
-        *marks = vec_low(p) | vec_low(p + 16) << 16 | vec_low(p + 32) << 32 | vec_low(p + 48) << 48;
+        *marks = vec_low(p, dst) | vec_low(p + 16, dst + 16) << 16 |
+                 vec_low(p + 32, dst + 32) << 32 | vec_low(p + 48, dst + 48) << 48;
         return BLOCK;
     }
 #endif
@@ -268,32 +274,41 @@ static int buf_grow_moving(esf_csv *r, size_t need, size_t keep, size_t nf)
     return ESF_OK;
 }
 
-/* Room for the fast path's next block when it has copied `at` bytes and made `nf` fields:
- * BLOCK + 1 bytes of r->buf past `at` (a block, and the NUL of a line ending at its end) and
- * BLOCK + 1 fields past `nf` (one per comma or line end of the block, and one at the input's end).
- * @return the largest `at` the fast path may reach before it asks again (it makes at most one
- * field per byte); ESF_ERR_NO_MEM. */
-static ptrdiff_t fast_reserve(esf_csv *r, size_t at, size_t nf)
+/* Room for `need` batch_rows (in one step). */
+static int rows_reserve(esf_csv *r, size_t need)
 {
-    if (at + BLOCK + 1 > r->buf_cap && buf_grow_moving(r, at + BLOCK + 1, at, nf) < 0)
-        return ESF_ERR_NO_MEM;
-    while (nf + BLOCK + 1 > r->fields_cap)
-        if (fields_grow(r) < 0)
-            return ESF_ERR_NO_MEM;
-    size_t by_buf = r->buf_cap - (BLOCK + 1), by_fields = at + (r->fields_cap - (BLOCK + 1) - nf);
-    return (ptrdiff_t)(by_buf < by_fields ? by_buf : by_fields);
-}
-
-/* Room for one more batch_row. */
-static int rows_grow(esf_csv *r)
-{
-    size_t cap = r->rows_cap ? r->rows_cap * 2 : 64;
+    size_t cap = r->rows_cap ? r->rows_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    if (cap == r->rows_cap)
+        return ESF_OK;
     batch_row *b = realloc(r->rows, cap * sizeof *b);
     if (!b)
         return ESF_ERR_NO_MEM;
     r->rows = b;
     r->rows_cap = cap;
     return ESF_OK;
+}
+
+/* Room for the fast path when it has copied `at` bytes, made `nf` fields and `nrows` records, and
+ * its batch ends with the record ending past `last`: for the next `ahead` bytes (at least a block
+ * and the NUL of a line ending at its end; up to the end of the batch and a block, but no more
+ * than 16 blocks), room in r->buf, and for as many more fields and records (at most one per comma
+ * or line end, and one at the input's end).
+ * @return the largest `at` the fast path may reach before it asks again; ESF_ERR_NO_MEM. */
+static ptrdiff_t fast_reserve(esf_csv *r, size_t at, size_t nf, size_t nrows, size_t last)
+{
+    size_t ahead = (last > at ? last - at : 0) + BLOCK + 1;
+    if (ahead > 8 * BLOCK)
+        ahead = 8 * BLOCK;
+    if (at + ahead > r->buf_cap && buf_grow_moving(r, at + ahead, at, nf) < 0)
+        return ESF_ERR_NO_MEM;
+    if (fields_reserve(r, nf + ahead) < 0 || rows_reserve(r, nrows + ahead) < 0)
+        return ESF_ERR_NO_MEM;
+    size_t room = r->buf_cap - (BLOCK + 1), by_fields = at + (r->fields_cap - (BLOCK + 1) - nf),
+           by_rows = at + (r->rows_cap - (BLOCK + 1) - nrows);
+    room = by_fields < room ? by_fields : room;
+    return (ptrdiff_t)(by_rows < room ? by_rows : room);
 }
 
 enum { BATCH = 4096 };  /* fast_batch reads records until this many bytes, or one record more */
@@ -308,20 +323,14 @@ static inline esf_csv_field plain_field(const char *buf, size_t row0, size_t fro
 
 /* fast_batch: the record at `row0` ends at `e` (its line end, or the input's end), the next
  * line starts at `next`: its last field (unless the line is blank) and its batch_row. */
-static inline int batch_end_record(esf_csv *r, batch_row **b, char *buf, size_t e, size_t next,
-                                   size_t row0, size_t f0, esf_csv_field **f, uint32_t line)
+static inline void batch_end_record(const esf_csv *r, batch_row **b, char *buf, size_t e,
+                                    size_t next, size_t row0, size_t f0, esf_csv_field **f,
+                                    uint32_t line)
 {
     buf[e] = '\0';
     if (e > row0)
         *(*f)++ = plain_field(buf, row0, f0, e, line);
-    if (*b == r->rows + r->rows_cap) {
-        size_t n = (size_t)(*b - r->rows);
-        if (rows_grow(r) < 0)
-            return ESF_ERR_NO_MEM;
-        *b = r->rows + n;
-    }
     *(*b)++ = (batch_row){ (size_t)(*f - r->fields), next };
-    return ESF_OK;
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -355,9 +364,9 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
     r->batch_pos = r->pos;
     const size_t last = left < BATCH ? left : BATCH;  /* a record ending past it ends the batch */
     uint32_t line = r->line;
-    /* the bound on `at` (what fast_reserve returns for nf = at = 0) */
-    ptrdiff_t room = (ptrdiff_t)(r->buf_cap < r->fields_cap ? r->buf_cap : r->fields_cap) -
-                     (BLOCK + 1);
+    /* the bound on `at` (what fast_reserve returns for at = nf = nrows = 0) */
+    size_t cap = r->buf_cap < r->fields_cap ? r->buf_cap : r->fields_cap;
+    ptrdiff_t room = (ptrdiff_t)(cap < r->rows_cap ? cap : r->rows_cap) - (BLOCK + 1);
     char *buf = r->buf;
     esf_csv_field *f = r->fields;  /* the next field */
     batch_row *b = r->rows;  /* the next record */
@@ -365,10 +374,11 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
     size_t at = 0, row0 = 0, f0 = 0;
     for (;;) {
         if ((ptrdiff_t)at > room) {
-            size_t nf = (size_t)(f - r->fields);
-            if ((room = fast_reserve(r, at, nf)) < 0)
+            size_t nf = (size_t)(f - r->fields), nrows = (size_t)(b - r->rows);
+            if ((room = fast_reserve(r, at, nf, nrows, last)) < 0)
                 goto no_mem;
             f = r->fields + nf;
+            b = r->rows + nrows;
             buf = r->buf;
         }
         uint64_t ev;  /* the marked bytes, in order, from row0 on (the '\n' of a "\r\n" may
@@ -390,8 +400,7 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
             if (c == '"')
                 goto done;  /* the state machine reads this record */
             size_t next = e + eol_len(s + e, left - e);
-            if (batch_end_record(r, &b, buf, e, next, row0, f0, &f, line++) < 0)
-                goto no_mem;
+            batch_end_record(r, &b, buf, e, next, row0, f0, &f, line++);
             row0 = f0 = next;
             if (row0 >= last || (r->opts.skip_hash_lines && s[row0] == '#'))
                 goto done;
@@ -400,8 +409,7 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
         }
         at += step;
         if (at == left) {  /* the last line has no terminator */
-            if (batch_end_record(r, &b, buf, left, left, row0, f0, &f, line) < 0)
-                goto no_mem;
+            batch_end_record(r, &b, buf, left, left, row0, f0, &f, line);
             goto done;
         }
     }
