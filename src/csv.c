@@ -167,7 +167,8 @@ static inline uint64_t vec_low(const char *p, char *dst)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     _mm_storeu_si128((__m128i *)(void *)dst, v);
-    return (uint64_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(',')), v));
+    __m128i above = _mm_subs_epu8(v, _mm_set1_epi8(','));  /* 0 where v <= ',' */
+    return (uint64_t)_mm_movemask_epi8(_mm_cmpeq_epi8(above, _mm_setzero_si128()));
 }
 #endif
 
@@ -395,17 +396,20 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
                 f0 = e + 1;
                 continue;
             }
-            if (!(byte_class[c] & C_STOP))
+            if (c != '\n' && c != '\r') {
+                if (c == '"')
+                    goto done;  /* the state machine reads this record */
                 continue;  /* marked by the SSE2 scan, but it does not matter */
-            if (c == '"')
-                goto done;  /* the state machine reads this record */
-            size_t next = e + eol_len(s + e, left - e);
+            }
+            size_t next = e + 1;
+            if (c == '\r' && next < left && s[next] == '\n') {
+                next++;
+                ev &= ev - 1;  /* the '\n' (if it is in the next block: see above) */
+            }
             batch_end_record(r, &b, buf, e, next, row0, f0, &f, line++);
             row0 = f0 = next;
             if (row0 >= last || (r->opts.skip_hash_lines && s[row0] == '#'))
                 goto done;
-            if (next - e == 2)  /* the '\n' of "\r\n" (if in the next block: see above) */
-                ev &= ev - 1;
         }
         at += step;
         if (at == left) {  /* the last line has no terminator */
