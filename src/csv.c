@@ -27,8 +27,8 @@ typedef struct field_pos {
 
 struct esf_csv {
     const char *data;
-    size_t len, pos;       /* input and read position */
-    uint32_t line;         /* physical line number of the next line to read (1-based) */
+    size_t len, pos;       /* input and read position (see read_pos) */
+    uint32_t line;         /* physical line number of the next line to read (1-based; likewise) */
     esf_csv_opts opts;
     char *source;
     char *buf;             /* field bytes, each NUL-terminated */
@@ -37,19 +37,26 @@ struct esf_csv {
     esf_csv_field *fields; /* handed out */
     size_t nfields, fields_cap;
     field_pos cur;         /* the field being built */
-    /* records read ahead by fast_batch, one physical line each: rows[row_next..nrows), the
-     * first of them on line `line`, its fields from fields[next_field] on */
+    /* records read by fast_batch from `pos` on, one physical line each, the first on `line`:
+     * rows[0..nrows), of which rows[0..row_next) are handed out (while a batch is handed out,
+     * `pos` and `line` stay at its start: read_pos); fields from fields[next_field] on are
+     * those of rows[row_next] and after */
     struct batch_row *rows;
     size_t nrows, row_next, rows_cap, next_field;
-    size_t batch_pos;      /* the input offset the batch_rows' `end` count from */
 };
 
 /* A record of fast_batch: its fields end at fields[fields_end] (and start where the record
  * before it ends theirs). */
 typedef struct batch_row {
     size_t fields_end;
-    size_t end;            /* offset of the next physical line, from batch_pos */
+    size_t end;            /* offset of the next physical line, from the batch's `pos` */
 } batch_row;
+
+/* The input offset of the next physical line to read: after the records handed out. */
+static size_t read_pos(const esf_csv *r)
+{
+    return r->row_next ? r->pos + r->rows[r->row_next - 1].end : r->pos;
+}
 
 static int buf_put(esf_csv *r, char c)
 {
@@ -99,7 +106,9 @@ static int field_add_n(esf_csv *r, const char *s, size_t n)
     return ESF_OK;
 }
 
-/* Room for `need` fields in both field arrays (they grow together, in one step). */
+/* Room for `need` fields in both field arrays (they grow together, in one step). New entries of
+ * r->fields start unquoted: the fast path, whose fields are all unquoted, leaves `quoted` as it
+ * finds it (and fast_batch clears those the state machine set). */
 static int fields_reserve(esf_csv *r, size_t need)
 {
     size_t cap = r->fields_cap ? r->fields_cap : 16;
@@ -114,6 +123,8 @@ static int fields_reserve(esf_csv *r, size_t need)
     esf_csv_field *f = realloc(r->fields, cap * sizeof *f);
     if (!f)
         return ESF_ERR_NO_MEM;
+    for (size_t i = r->fields_cap; i < cap; i++)
+        f[i].quoted = false;
     r->fields = f;
     r->fields_cap = cap;
     return ESF_OK;
@@ -240,7 +251,7 @@ int esf_csv_open_mem(esf_csv **out, const char *data, size_t len, const char *so
 
 const char *esf_csv_source(const esf_csv *r) { return r ? r->source : ""; }
 
-size_t esf_csv_offset(const esf_csv *r) { return r ? r->pos : 0; }
+size_t esf_csv_offset(const esf_csv *r) { return r ? read_pos(r) : 0; }
 
 /* Next physical line: [*start, *start + *n), `*nl` true if it had a terminator. 0 at end. */
 static int next_line(esf_csv *r, const char **start, size_t *n, bool *nl)
@@ -314,12 +325,15 @@ static ptrdiff_t fast_reserve(esf_csv *r, size_t at, size_t nf, size_t nrows, si
 
 enum { BATCH = 4096 };  /* fast_batch reads records until this many bytes, or one record more */
 
-/* A field of the fast path: bytes [from, to) of the input after r->pos, at the same offsets in
- * `buf`, on a line starting at `row0`. */
-static inline esf_csv_field plain_field(const char *buf, size_t row0, size_t from, size_t to,
-                                        uint32_t line)
+/* Fill *f: a field of the fast path, bytes [from, to) of the input after r->pos, at the same
+ * offsets in `buf`, on a line starting at `row0`. */
+static inline void plain_field(esf_csv_field *f, const char *buf, size_t row0, size_t from,
+                               size_t to, uint32_t line)
 {
-    return (esf_csv_field){ buf + from, to - from, line, (uint32_t)(from - row0) + 1, false };
+    f->text = buf + from;
+    f->len = to - from;
+    f->line = line;
+    f->column = (uint32_t)(from - row0) + 1;  /* f->quoted is false already: fields_reserve */
 }
 
 /* fast_batch: the record at `row0` ends at `e` (its line end, or the input's end), the next
@@ -330,7 +344,7 @@ static inline void batch_end_record(const esf_csv *r, batch_row **b, char *buf, 
 {
     buf[e] = '\0';
     if (e > row0)
-        *(*f)++ = plain_field(buf, row0, f0, e, line);
+        plain_field((*f)++, buf, row0, f0, e, line);
     *(*b)++ = (batch_row){ (size_t)(*f - r->fields), next };
 }
 
@@ -353,7 +367,12 @@ static inline void batch_end_record(const esf_csv *r, batch_row **b, char *buf, 
  * '"' (r->pos is at its start: the state machine reads it); ESF_ERR_NO_MEM. */
 static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
 {
+    r->pos = read_pos(r);  /* the batch before is all handed out */
+    r->line += (uint32_t)r->row_next;
     r->nrows = r->row_next = r->next_field = 0;
+    for (size_t i = 0; i < r->nfields; i++)  /* the state machine's last record */
+        r->fields[i].quoted = false;
+    r->nfields = 0;
     while (r->opts.skip_hash_lines && r->pos < r->len && r->data[r->pos] == '#') {
         r->pos = after_eol(r, find_eol(r->data + r->pos, r->data + r->len));
         r->line++;
@@ -362,7 +381,6 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
         return 0;
     const char *const s = r->data + r->pos;
     const size_t left = r->len - r->pos;  /* bytes from s to the end of the input */
-    r->batch_pos = r->pos;
     const size_t last = left < BATCH ? left : BATCH;  /* a record ending past it ends the batch */
     uint32_t line = r->line;
     /* the bound on `at` (what fast_reserve returns for at = nf = nrows = 0) */
@@ -392,7 +410,7 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
             unsigned char c = (unsigned char)s[e];
             if (c == ',') {
                 buf[e] = '\0';
-                *f++ = plain_field(buf, row0, f0, e, line);
+                plain_field(f++, buf, row0, f0, e, line);
                 f0 = e + 1;
                 continue;
             }
@@ -562,10 +580,11 @@ static CSV_NOINLINE int slow_record(esf_csv *r, esf_csv_row *row, esf_error *err
 /* Hand out the next record of the batch (there is one). */
 static inline int batch_next(esf_csv *r, esf_csv_row *row)
 {
-    const batch_row *b = &r->rows[r->row_next++];
-    *row = (esf_csv_row){ r->fields + r->next_field, b->fields_end - r->next_field, r->line++ };
+    size_t i = r->row_next++;
+    const batch_row *b = &r->rows[i];
+    *row = (esf_csv_row){ r->fields + r->next_field, b->fields_end - r->next_field,
+                          r->line + (uint32_t)i };
     r->next_field = b->fields_end;
-    r->pos = r->batch_pos + b->end;
     return 1;
 }
 
