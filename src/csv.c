@@ -58,16 +58,34 @@ static size_t read_pos(const esf_csv *r)
     return r->row_next ? r->pos + r->rows[r->row_next - 1].end : r->pos;
 }
 
+/* The capacity an array of `cap` entries (`first` when it has none) grows to for `need`:
+ * doubled as often as it takes (`cap` itself when it is enough). */
+static size_t grown_cap(size_t cap, size_t first, size_t need)
+{
+    cap = cap ? cap : first;
+    while (cap < need)
+        cap *= 2;
+    return cap;
+}
+
+/* Room for `need` bytes in r->buf (the state machine's; its fields keep offsets, not pointers). */
+static int buf_reserve(esf_csv *r, size_t need)
+{
+    if (need <= r->buf_cap)
+        return ESF_OK;
+    size_t cap = grown_cap(r->buf_cap, 256, need);
+    char *b = realloc(r->buf, cap);
+    if (!b)
+        return ESF_ERR_NO_MEM;
+    r->buf = b;
+    r->buf_cap = cap;
+    return ESF_OK;
+}
+
 static int buf_put(esf_csv *r, char c)
 {
-    if (r->buf_len == r->buf_cap) {
-        size_t cap = r->buf_cap ? r->buf_cap * 2 : 256;
-        char *b = realloc(r->buf, cap);
-        if (!b)
-            return ESF_ERR_NO_MEM;
-        r->buf = b;
-        r->buf_cap = cap;
-    }
+    if (buf_reserve(r, r->buf_len + 1) < 0)
+        return ESF_ERR_NO_MEM;
     r->buf[r->buf_len++] = c;
     return ESF_OK;
 }
@@ -90,16 +108,8 @@ static int field_add(esf_csv *r, char c)
 /* Append `n` ordinary bytes to the current field (the fast path of esf_csv_next). */
 static int field_add_n(esf_csv *r, const char *s, size_t n)
 {
-    if (r->buf_len + n > r->buf_cap) {
-        size_t cap = r->buf_cap ? r->buf_cap : 256;
-        while (cap < r->buf_len + n)
-            cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (!b)
-            return ESF_ERR_NO_MEM;
-        r->buf = b;
-        r->buf_cap = cap;
-    }
+    if (buf_reserve(r, r->buf_len + n) < 0)
+        return ESF_ERR_NO_MEM;
     memcpy(r->buf + r->buf_len, s, n);
     r->buf_len += n;
     r->cur.len += n;
@@ -111,9 +121,7 @@ static int field_add_n(esf_csv *r, const char *s, size_t n)
  * finds it (and fast_batch clears those the state machine set). */
 static int fields_reserve(esf_csv *r, size_t need)
 {
-    size_t cap = r->fields_cap ? r->fields_cap : 16;
-    while (cap < need)
-        cap *= 2;
+    size_t cap = grown_cap(r->fields_cap, 16, need);
     if (cap == r->fields_cap)
         return ESF_OK;
     field_pos *p = realloc(r->pos_v, cap * sizeof *p);
@@ -270,9 +278,7 @@ static int next_line(esf_csv *r, const char **start, size_t *n, bool *nl)
  * fields, which point into it, move with it. */
 static int buf_grow_moving(esf_csv *r, size_t need, size_t keep, size_t nf)
 {
-    size_t cap = r->buf_cap ? r->buf_cap : 256;
-    while (cap < need)
-        cap *= 2;
+    size_t cap = grown_cap(r->buf_cap, 256, need);
     char *b = malloc(cap);
     if (!b)
         return ESF_ERR_NO_MEM;
@@ -289,9 +295,7 @@ static int buf_grow_moving(esf_csv *r, size_t need, size_t keep, size_t nf)
 /* Room for `need` batch_rows (in one step). */
 static int rows_reserve(esf_csv *r, size_t need)
 {
-    size_t cap = r->rows_cap ? r->rows_cap : 64;
-    while (cap < need)
-        cap *= 2;
+    size_t cap = grown_cap(r->rows_cap, 64, need);
     if (cap == r->rows_cap)
         return ESF_OK;
     batch_row *b = realloc(r->rows, cap * sizeof *b);
