@@ -309,7 +309,7 @@ static int rows_reserve(esf_csv *r, size_t need)
 /* Room for the fast path when it has copied `at` bytes, made `nf` fields and `nrows` records, and
  * its batch ends with the record ending past `last`: for the next `ahead` bytes (at least a block
  * and the NUL of a line ending at its end; up to the end of the batch and a block, but no more
- * than 16 blocks), room in r->buf, and for as many more fields and records (at most one per comma
+ * than 8 blocks), room in r->buf, and for as many more fields and records (at most one per comma
  * or line end, and one at the input's end).
  * @return the largest `at` the fast path may reach before it asks again; ESF_ERR_NO_MEM. */
 static ptrdiff_t fast_reserve(esf_csv *r, size_t at, size_t nf, size_t nrows, size_t last)
