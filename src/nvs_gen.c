@@ -222,12 +222,31 @@ static pyval py_strip(pyval v)
     return (pyval){ v.kind, s, (size_t)(e - s) };
 }
 
+/* ---- words ---- */
+
+#define ONES 0x0101010101010101ull
+#define HIGH_BITS (0x80 * ONES)
+
+/* The n (<= 8) bytes at p as a little-endian word, zero above them; reads only those bytes (two
+ * overlapping loads, or the first, middle and last byte). */
+static inline uint64_t load_le(const uint8_t *p, size_t n)
+{
+    if (n >= 8)
+        return esf_le64(p);
+    if (n >= 4)
+        return esf_le32(p) | (uint64_t)esf_le32(p + n - 4) << (8 * (n - 4));
+    if (n == 0)
+        return 0;
+    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
 static bool is_ascii(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] >= 0x80)
-            return false;
-    return true;
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        any |= esf_le64(p + i);
+    return !((any | load_le(p + i, n - i)) & HIGH_BITS);
 }
 
 /* "len" of a value as the reference sees it */
@@ -360,6 +379,37 @@ typedef struct pyint {
 
 #define PYINT_TEXT 96
 
+/* The value of n (1..8) decimal digits at p, eight at once (the first is the lowest byte of the
+ * word: left-padded with '0' bytes, each byte's digit is weighted 10, 100, 10^4 by three
+ * multiply-and-shift steps); false if one is not '0'..'9'. */
+static bool digits8(const uint8_t *p, size_t n, uint32_t *out)
+{
+    uint64_t w = load_le(p, n) << (8 * (8 - n)) | (n < 8 ? '0' * ONES >> (8 * n) : 0);
+    /* a byte is a digit when it is 0x30..0x3F and stays so with 6 added */
+    if (((w & 0xF0 * ONES) | ((w + 6 * ONES) & 0xF0 * ONES) >> 4) != 0x33 * ONES)
+        return false;
+    w -= '0' * ONES;
+    w = w * 10 + (w >> 8);  /* pairs of digits */
+    w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+         ((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+    *out = (uint32_t)w;
+    return true;
+}
+
+/* The value of n (1..19) decimal digits at p, which cannot overflow; false at a non-digit. */
+static bool dec_digits(const uint8_t *p, size_t n, uint64_t *out)
+{
+    uint64_t m = 0;
+    for (size_t i = 0, k = n % 8 ? n % 8 : 8; i < n; i += k, k = 8) {
+        uint32_t d;
+        if (!digits8(p + i, k, &d))
+            return false;
+        m = m * 100000000u + d;
+    }
+    *out = m;
+    return true;
+}
+
 static bool py_int10(pyval v, pyint *out)
 {
     pyval s = py_strip(v);
@@ -371,16 +421,11 @@ static bool py_int10(pyval v, pyint *out)
         return false;
     out->digits = p;
     out->end = e;
-    if (e - p <= 19) {  /* the usual literal: up to 19 plain digits, which cannot overflow */
-        uint64_t m = 0;
-        const uint8_t *q = p;
-        for (; q < e && (unsigned)(*q - '0') < 10; q++)
-            m = m * 10 + (unsigned)(*q - '0');
-        if (q == e) {
-            out->mag = m;
-            out->neg = out->neg && m;
-            return true;
-        }
+    uint64_t m;
+    if (e - p <= 19 && dec_digits(p, (size_t)(e - p), &m)) {  /* the usual literal */
+        out->mag = m;
+        out->neg = out->neg && m;
+        return true;
     }
     bool prev_digit = false;
     for (; p < e; p++) {
@@ -450,8 +495,22 @@ static const char *pack_range_error(uint8_t type, const pyint *v)
 
 /* ---- pages (the reference's NVS.create_new_page and Page.write_entry_to_buf) ---- */
 
+/* Mark the current page's first entry_num entries WRITTEN (10, four to a byte: 0xAA) and the
+ * rest EMPTY (11). Entries are written in order, so the bitmap is filled when the page is left or
+ * the image finished, not entry by entry. */
+static void page_seal_bitmap(esf_nvs_gen *g)
+{
+    uint8_t *bitmap = g->cur + ESF_NVS_BITMAP_OFFSET;
+    unsigned n = g->entry_num;
+    memset(bitmap, 0xAA, n / 4);
+    if (n % 4)
+        bitmap[n / 4] = (uint8_t)(0xFF ^ (0x55 & ((1u << 2 * (n % 4)) - 1)));
+}
+
 static int page_new(esf_nvs_gen *g, esf_error *err)
 {
+    if (g->npages)
+        page_seal_bitmap(g);
     if (g->npages && esf_le32(g->cur) == ESF_NVS_PAGE_ACTIVE)
         esf_nvs_page_set_state(g->cur, ESF_NVS_PAGE_FULL);
     if (g->remaining == 0 || g->npages >= g->max_pages)
@@ -475,32 +534,33 @@ static uint8_t *next_entry(const esf_nvs_gen *g)
     return g->cur + ESF_NVS_FIRST_ENTRY_OFFSET + (size_t)g->entry_num * ESF_NVS_ENTRY_SIZE;
 }
 
-/* Write `len` bytes at the next free entry and mark `count` entries WRITTEN. Plain images get
+__attribute__((cold, noinline)) static int page_overrun(esf_nvs_gen *g, size_t over, esf_error *err)
+{
+    return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
+                "the reference would write %zu bytes past the end of page %u (a corrupt, oversized "
+                "image: its character-counted key or text is longer in bytes); use ASCII keys and "
+                "hex2bin/base64 for binary data", over, g->npages - 1);
+}
+
+/* Write `len` bytes at the next free entry, `count` entries used (page_seal_bitmap marks them
+ * WRITTEN). Plain images get
  * exactly the bytes given (the reference writes a too-long key or character-counted text past
  * the entry); encrypted ones get `count` whole entries, 0xFF-padded (what encrypt_data does). */
 static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned count, esf_error *err)
 {
     uint8_t *dst = next_entry(g);
     size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
-    if (len == ESF_NVS_ENTRY_SIZE && count == 1) {  /* an item header (the usual case) */
-        memcpy(dst, data, ESF_NVS_ENTRY_SIZE);
-    } else if (g->encrypt) {
+    if (g->encrypt) {
         size_t n = (size_t)count * ESF_NVS_ENTRY_SIZE, c = len < n ? len : n;
         if (c)
             memcpy(dst, data, c);
         memset(dst + c, 0xFF, n - c);
     } else {
         if (len > room)
-            return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
-                        "the reference would write %zu bytes past the end of page %u (a corrupt, "
-                        "oversized image: its character-counted key or text is longer in bytes); "
-                        "use ASCII keys and hex2bin/base64 for binary data",
-                        len - room, g->npages - 1);
+            return page_overrun(g, len - room, err);
         if (len)
             memcpy(dst, data, len);
     }
-    for (unsigned i = 0; i < count; i++)
-        esf_nvs_bitmap_set(g->cur + ESF_NVS_BITMAP_OFFSET, g->entry_num + i, ESF_NVS_ENTRY_WRITTEN);
     g->entry_num += count;
     return ESF_OK;
 }
@@ -519,12 +579,22 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
                     "namespace index %u does not fit a byte (more than 255 namespaces; ValueError "
                     "in the reference)", ns);
     memset(e->b, 0xFF, 32);
-    memset(e->b + 8, 0, 16);
     e->b[0] = (uint8_t)ns;
-    memcpy(e->b + 8, key, klen);
+    const uint8_t *k = (const uint8_t *)key;
+    uint64_t k0, k1;  /* the key field: the key zero-padded, or its first 16 bytes */
+    if (klen <= 8) {
+        k0 = load_le(k, klen);
+        k1 = 0;
+    } else {
+        k0 = esf_le64(k);
+        k1 = load_le(k + 8, klen - 8);
+    }
+    esf_put_le64(e->b + 8, k0);
+    esf_put_le64(e->b + 16, k1);
+    if (klen > 16)
+        memcpy(e->b + 24, key + 16, klen - 16);
     size_t kc = klen;  /* characters: ASCII keys (nearly all) show in the zero-padded key field */
-    uint64_t high = (esf_le64(e->b + 8) | esf_le64(e->b + 16)) & 0x8080808080808080ull;
-    if (g->opts.compat && (klen > 16 || high))
+    if (g->opts.compat && (klen > 16 || ((k0 | k1) & HIGH_BITS)))
         kc = nchars((const uint8_t *)key, klen);
     e->len = 32 + klen - kc;
     if (klen != kc) {  /* the zeros and the 0xFF data field follow the longer key */
@@ -538,7 +608,11 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
 static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
 {
     esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
-    return page_put(g, e->b, e->len, 1, err);
+    if (e->len != ESF_NVS_ENTRY_SIZE)  /* a compat-mode key longer in bytes than characters */
+        return page_put(g, e->b, e->len, 1, err);
+    memcpy(next_entry(g), e->b, ESF_NVS_ENTRY_SIZE);  /* the usual header: one entry */
+    g->entry_num++;
+    return ESF_OK;
 }
 
 /* ---- duplicate keys ---- */
@@ -626,28 +700,29 @@ typedef struct enc_class {
     uint8_t type;       /* ENC_INT: ESF_NVS_TYPE_U8 .. ESF_NVS_TYPE_I64 */
 } enc_class;
 
+/* The names sit at the slot of their hash (enc_hash): a lookup compares one candidate. */
 static const struct enc_name {
     char name[8];
     uint8_t len;
     enc_class cls;  /* when spelled exactly so */
-} enc_names[] = {
-    { "u8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U8 } },
-    { "i8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I8 } },
-    { "u16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U16 } },
-    { "i16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I16 } },
-    { "u32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U32 } },
-    { "i32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I32 } },
-    { "u64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U64 } },
-    { "i64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I64 } },
-    { "string", 6, { ENC_STRING, DEC_STRING, 0 } },
-    { "binary", 6, { ENC_BINARY, DEC_NONE, 0 } },
-    { "base64", 6, { ENC_BASE64, DEC_BASE64, 0 } },
-    { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
+} enc_names[16] = {
+    [6] = { "u8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U8 } },
+    [8] = { "i8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I8 } },
+    [10] = { "u16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U16 } },
+    [12] = { "i16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I16 } },
+    [3] = { "u32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U32 } },
+    [4] = { "i32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I32 } },
+    [7] = { "u64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U64 } },
+    [9] = { "i64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I64 } },
+    [14] = { "string", 6, { ENC_STRING, DEC_STRING, 0 } },
+    [2] = { "binary", 6, { ENC_BINARY, DEC_NONE, 0 } },
+    [1] = { "base64", 6, { ENC_BASE64, DEC_BASE64, 0 } },
+    [11] = { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
 };
 
-/* enc_names is ordered by length: the names of n characters are [names_by_len[n][0], [1]) */
-static const uint8_t names_by_len[8][2] = { [2] = { 0, 2 }, [3] = { 2, 8 }, [6] = { 8, 11 },
-                                            [7] = { 11, 12 } };
+/* A name (as a zero-padded little-endian word) -> its slot: the top 4 bits of a product whose
+ * odd factor was searched for to give the 12 names distinct slots. */
+static unsigned enc_hash(uint64_t word) { return (unsigned)((word * 0x13825DE4BA9ABBF1ull) >> 60); }
 
 static bool starts(const char *s, size_t n, const char *pre)
 {
@@ -657,31 +732,26 @@ static bool starts(const char *s, size_t n, const char *pre)
 
 static enc_class enc_classify(const char *enc, size_t len)
 {
-    if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
-        return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
-    if (len < 2 || len > 7)  /* the names have 2..7 characters */
+    if (len < 2 || len > 7) {  /* the names have 2..7 characters */
+        if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
+            return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
-    const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
-    uint64_t raw = 0;  /* the spelling as a little-endian word */
-    for (size_t i = 0; i < len; i++)
-        raw |= (uint64_t)(uint8_t)enc[i] << (8 * i);
-    if (raw & high)  /* non-ASCII: no name */
+    }
+    uint64_t raw = load_le((const uint8_t *)enc, len);  /* the spelling as a word */
+    if (raw & HIGH_BITS)  /* non-ASCII: no name */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
     /* encoding.lower(): 0x20 added to each 'A'..'Z' byte; adding 0x80 - 'A' to a byte below 0x80
      * sets its high bit exactly when it is >= 'A' (no carry into the next byte) */
-    uint64_t upper = (raw + (0x80 - 'A') * ones) & ~(raw + (0x80 - 'Z' - 1) * ones) & high;
+    uint64_t upper = (raw + (0x80 - 'A') * ONES) & ~(raw + (0x80 - 'Z' - 1) * ONES) & HIGH_BITS;
     uint64_t low = raw | upper >> 2;
-    for (size_t i = names_by_len[len][0]; i < names_by_len[len][1]; i++) {
-        const struct enc_name *e = &enc_names[i];
-        uint64_t name = esf_le64((const uint8_t *)e->name);
-        if (low != name)
-            continue;
-        enc_class c = e->cls;
-        if (raw != name)
-            c.decode = DEC_NONE;
-        return c;
-    }
-    return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+    const struct enc_name *e = &enc_names[enc_hash(low)];
+    uint64_t name = esf_le64((const uint8_t *)e->name);
+    if (e->len != len || low != name)
+        return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+    enc_class c = e->cls;
+    if (raw != name)
+        c.decode = DEC_NONE;
+    return c;
 }
 
 static bool enc_is_var(enc_kind k) { return k != ENC_UNSUPPORTED && k != ENC_INT; }
@@ -724,9 +794,11 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     e.b[2] = 1;
     e.b[3] = ESF_NVS_CHUNK_ANY;
     e.b[1] = type;
-    uint8_t le[8];  /* the value's bytes only: a long compat-mode key runs on past byte 24 */
-    esf_put_le64(le, v->neg ? 0 - v->mag : v->mag);
-    memcpy(e.b + 24, le, esf_nvs_type_size(type));
+    /* the value's bytes only: a long compat-mode key runs on past byte 24 */
+    unsigned size = type & 0x0F;  /* esf_nvs_type_size() of an integer type */
+    uint64_t mask = size < 8 ? (1ull << (8 * size)) - 1 : ~0ull;
+    uint64_t val = v->neg ? 0 - v->mag : v->mag;
+    esf_put_le64(e.b + 24, (esf_le64(e.b + 24) & ~mask) | (val & mask));
     if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
     return ent_put(g, &e, err);
@@ -1172,7 +1244,9 @@ static int read_file_value(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     return ESF_OK;
 }
 
-static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+/* Any row: namespaces, files, Wi-Fi keys, rows before or after a namespace change. */
+__attribute__((noinline)) static int write_row_any(esf_nvs_gen *g, const esf_nvs_row *r,
+                                                   esf_error *err)
 {
     int rc;
     const char *k = r->key;
@@ -1229,6 +1303,21 @@ static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     return write_value(g, k, kl, v, r->encoding, r->encoding_len, err);
 }
 
+/* A data row of a key outside the Wi-Fi ones, into the namespace created last and selected. */
+static bool row_is_plain(const esf_nvs_gen *g, const esf_nvs_row *r)
+{
+    return g->ns_count && g->ns_sel == g->ns_count && !eq(r->type, r->type_len, "namespace") &&
+           !eq(r->type, r->type_len, "file") && wifi_key(r->key, r->key_len) == WIFI_NONE;
+}
+
+static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (!row_is_plain(g, r))
+        return write_row_any(g, r, err);
+    return write_value(g, r->key, r->key_len, cell(r->value, r->value_len), r->encoding,
+                       r->encoding_len, err);
+}
+
 /* key checks of generate(): length, then the other columns' presence */
 static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
 {
@@ -1276,6 +1365,7 @@ int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
 typedef struct colmap {
     int idx[4];  /* last header position of key, type, encoding, value; -1 absent */
     int missing; /* first column the header lacks; -1 none */
+    size_t need; /* a row of at least this many fields has a cell for every column */
 } colmap;
 
 static const char *const col_names[4] = { "key", "type", "encoding", "value" };
@@ -1283,6 +1373,7 @@ static const char *const col_names[4] = { "key", "type", "encoding", "value" };
 static void colmap_init(colmap *cm, const esf_csv_row *header)
 {
     cm->missing = -1;
+    cm->need = 0;
     for (int c = 0; c < 4; c++) {
         cm->idx[c] = -1;
         for (size_t i = 0; i < header->nfields; i++)
@@ -1291,7 +1382,11 @@ static void colmap_init(colmap *cm, const esf_csv_row *header)
                 cm->idx[c] = (int)i;
         if (cm->idx[c] < 0 && cm->missing < 0)
             cm->missing = c;
+        if ((size_t)(cm->idx[c] + 1) > cm->need)
+            cm->need = (size_t)(cm->idx[c] + 1);
     }
+    if (cm->missing >= 0)
+        cm->need = SIZE_MAX;
 }
 
 /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a column reads
@@ -1305,8 +1400,18 @@ static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, e
 
 static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm, const char *source)
 {
-    const esf_csv_field *k = row_cell(row, cm, C_KEY), *t = row_cell(row, cm, C_TYPE),
-                        *e = row_cell(row, cm, C_ENC), *v = row_cell(row, cm, C_VALUE);
+    const esf_csv_field *k, *t, *e, *v;
+    if (row->nfields >= cm->need) {  /* the usual row: every column has its cell */
+        k = &row->fields[cm->idx[C_KEY]];
+        t = &row->fields[cm->idx[C_TYPE]];
+        e = &row->fields[cm->idx[C_ENC]];
+        v = &row->fields[cm->idx[C_VALUE]];
+    } else {
+        k = row_cell(row, cm, C_KEY);
+        t = row_cell(row, cm, C_TYPE);
+        e = row_cell(row, cm, C_ENC);
+        v = row_cell(row, cm, C_VALUE);
+    }
     *r = (esf_nvs_row){
         .key = k->text, .key_len = k->len, .col_key = k->column,
         .type = t->text, .type_len = t->len, .col_type = t->column,
@@ -1346,12 +1451,13 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         return rc;
     esf_csv_row row;
     bool have_header = false;
-    colmap cm = { .missing = -1 };
+    colmap cm = { .missing = -1, .need = SIZE_MAX };
+    size_t row_start = 0;
     while ((rc = esf_csv_next(csv, &row, err)) == 1) {
-        size_t widest = 0;
-        for (size_t i = 0; i < row.nfields; i++)
-            widest |= row.fields[i].len;
-        for (size_t i = 0; widest > PY_FIELD_LIMIT && i < row.nfields; i++)
+        /* no field is longer in bytes than the input lines its row was read from */
+        size_t row_end = esf_csv_offset(csv), span = row_end - row_start;
+        row_start = row_end;
+        for (size_t i = 0; span > PY_FIELD_LIMIT && i < row.nfields; i++)
             if (row.fields[i].len > PY_FIELD_LIMIT &&
                 nchars((const uint8_t *)row.fields[i].text, row.fields[i].len) > PY_FIELD_LIMIT) {
                 if (g->opts.compat) {
@@ -1490,6 +1596,7 @@ int esf_nvs_gen_finish_pages(esf_nvs_gen *g, const uint8_t **pages, size_t *data
     if (g->failed)
         return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
     size_t data = (size_t)g->npages * ESF_NVS_PAGE_SIZE;
+    page_seal_bitmap(g);
     if (g->encrypt) {
         int rc = esf_nvs_encrypt_image(g->buf, data, g->key, err);
         if (rc)
