@@ -649,10 +649,14 @@ static uint32_t key_hash(const uint8_t *hdr, const char *k, size_t n)
     return (uint32_t)((h * 0x94D049BB133111EBull) >> 32);
 }
 
-/* Double the table (64 slots at first) and re-place its slots; kept out of key_seen's path. */
-__attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
+/* Grow the table (64 slots at first, then doubling) until `keys` fit it at most 3/4 full, and
+ * re-place its slots; kept out of key_seen's path. */
+__attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g, size_t keys)
 {
-    size_t cap = g->keys_cap ? g->keys_cap * 2 : 64, mask = cap - 1;
+    size_t cap = g->keys_cap ? g->keys_cap * 2 : 64;
+    while (keys * 4 > cap * 3)
+        cap *= 2;
+    size_t mask = cap - 1;
     key_slot *t = calloc(cap, sizeof *t);
     if (!t)
         return ESF_ERR_NO_MEM;
@@ -677,7 +681,7 @@ __attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
  * hash only (they decide a warning, not the output). */
 static inline __attribute__((always_inline)) bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n)
 {
-    if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g))
+    if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g, g->keys_n + 1))
         return false;  /* no detection under memory pressure */
     uint32_t tag = (key_hash(hdr, k, n) & ~0x3Fu) | (uint32_t)n;
     size_t mask = g->keys_cap - 1, j = (tag >> 6) & mask;
@@ -1472,6 +1476,12 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
                              "invalid UTF-8 byte 0x%02x (UnicodeDecodeError in the reference)",
                              (uint8_t)data[bad]);
     }
+    /* NVS CSV rows run to a few dozen bytes: the duplicate table is made at once for a key per 64
+     * bytes of text (at most a third of the text's size) rather than grown and re-placed as the
+     * keys come; it still grows past that if need be (and on its own if this allocation fails) */
+    size_t keys_hint = g->keys_n + len / 64;
+    if (keys_hint * 4 > g->keys_cap * 3)
+        key_tab_grow(g, keys_hint);
     esf_csv *csv = NULL;
     esf_csv_opts o = { .skip_hash_lines = true };
     int rc = esf_csv_open_mem(&csv, data, len, source, &o, err);
