@@ -675,6 +675,13 @@ __attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g, size_t k
     return ESF_OK;
 }
 
+/* Make room for `keys` at once (a hint: on failure the table grows as keys come). */
+__attribute__((noinline)) static void key_tab_reserve(esf_nvs_gen *g, size_t keys)
+{
+    if (keys * 4 > g->keys_cap * 3)
+        key_tab_grow(g, keys);
+}
+
 /* Record the item whose header `hdr` (ent_init) goes to the next free entry; returns true if its
  * namespace had its key already. Keys compare by length, namespace and key field: exactly, but
  * for the compat mode's keys of more than 16 bytes (non-ASCII), whose further bytes compare by
@@ -1479,9 +1486,7 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
     /* NVS CSV rows run to a few dozen bytes: the duplicate table is made at once for a key per 64
      * bytes of text (at most a third of the text's size) rather than grown and re-placed as the
      * keys come; it still grows past that if need be (and on its own if this allocation fails) */
-    size_t keys_hint = g->keys_n + len / 64;
-    if (keys_hint * 4 > g->keys_cap * 3)
-        key_tab_grow(g, keys_hint);
+    key_tab_reserve(g, g->keys_n + len / 64);
     esf_csv *csv = NULL;
     esf_csv_opts o = { .skip_hash_lines = true };
     int rc = esf_csv_open_mem(&csv, data, len, source, &o, err);
