@@ -625,7 +625,8 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
 }
 
 /* Seal the header (its CRC) and write it at the next free entry. */
-static inline __attribute__((always_inline)) int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
+static inline __attribute__((always_inline)) int ent_put(esf_nvs_gen *g, ent *e,
+                                                          esf_error *err)
 {
     esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
     if (e->len != ESF_NVS_ENTRY_SIZE)  /* a compat-mode key longer in bytes than characters */
@@ -686,7 +687,8 @@ __attribute__((noinline)) static void key_tab_reserve(esf_nvs_gen *g, size_t key
  * namespace had its key already. Keys compare by length, namespace and key field: exactly, but
  * for the compat mode's keys of more than 16 bytes (non-ASCII), whose further bytes compare by
  * hash only (they decide a warning, not the output). */
-static inline __attribute__((always_inline)) bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n)
+static inline __attribute__((always_inline)) bool key_seen(esf_nvs_gen *g, const uint8_t *hdr,
+                                                            const char *k, size_t n)
 {
     if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g, g->keys_n + 1))
         return false;  /* no detection under memory pressure */
@@ -716,7 +718,9 @@ __attribute__((cold, noinline)) static int dup_found(esf_nvs_gen *g, const ent *
     return ESF_OK;
 }
 
-static inline __attribute__((always_inline)) int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen, esf_error *err)
+static inline __attribute__((always_inline)) int check_dup(esf_nvs_gen *g, const ent *e,
+                                                            const char *key, size_t klen,
+                                                            esf_error *err)
 {
     return key_seen(g, e->b, key, klen) ? dup_found(g, e, key, klen, err) : ESF_OK;
 }
