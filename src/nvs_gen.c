@@ -193,11 +193,9 @@ static bool py_isspace_cp(uint32_t c)
 static bool py_isspace_byte(uint8_t c) { return c == ' ' || (c >= 0x09 && c <= 0x0D); }
 
 /* str.strip() / bytes.strip() */
-static pyval py_strip(pyval v)
+__attribute__((noinline)) static pyval py_strip_any(pyval v)
 {
     const uint8_t *s = v.p, *e = v.p + v.len;
-    if (s < e && s[0] > ' ' && s[0] < 0x80 && e[-1] > ' ' && e[-1] < 0x80)
-        return v;  /* printable ASCII ends: nothing to strip (the usual case) */
     if (v.kind == PV_BYTES) {
         while (s < e && py_isspace_byte(*s)) s++;
         while (e > s && py_isspace_byte(e[-1])) e--;
@@ -222,12 +220,39 @@ static pyval py_strip(pyval v)
     return (pyval){ v.kind, s, (size_t)(e - s) };
 }
 
-static bool is_ascii(const uint8_t *p, size_t n)
+static inline pyval py_strip(pyval v)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] >= 0x80)
-            return false;
-    return true;
+    const uint8_t *s = v.p, *e = v.p + v.len;
+    if (s < e && s[0] > ' ' && s[0] < 0x80 && e[-1] > ' ' && e[-1] < 0x80)
+        return v;  /* printable ASCII ends: nothing to strip (the usual case) */
+    return py_strip_any(v);
+}
+
+/* ---- words ---- */
+
+#define ONES 0x0101010101010101ull
+#define HIGH_BITS (0x80 * ONES)
+
+/* The n (<= 8) bytes at p as a little-endian word, zero above them; reads only those bytes (two
+ * overlapping loads, or the first, middle and last byte). */
+static inline uint64_t load_le(const uint8_t *p, size_t n)
+{
+    if (n >= 8)
+        return esf_le64(p);
+    if (n >= 4)
+        return esf_le32(p) | (uint64_t)esf_le32(p + n - 4) << (8 * (n - 4));
+    if (n == 0)
+        return 0;
+    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
+static inline bool is_ascii(const uint8_t *p, size_t n)
+{
+    uint64_t any = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        any |= esf_le64(p + i);
+    return !((any | load_le(p + i, n - i)) & HIGH_BITS);
 }
 
 /* "len" of a value as the reference sees it */
@@ -360,6 +385,37 @@ typedef struct pyint {
 
 #define PYINT_TEXT 96
 
+/* The value of n (1..8) decimal digits at p, eight at once (the first is the lowest byte of the
+ * word: left-padded with '0' bytes, each byte's digit is weighted 10, 100, 10^4 by three
+ * multiply-and-shift steps); false if one is not '0'..'9'. */
+static bool digits8(const uint8_t *p, size_t n, uint32_t *out)
+{
+    uint64_t w = load_le(p, n) << (8 * (8 - n)) | (n < 8 ? '0' * ONES >> (8 * n) : 0);
+    /* a byte is a digit when it is 0x30..0x3F and stays so with 6 added */
+    if (((w & 0xF0 * ONES) | ((w + 6 * ONES) & 0xF0 * ONES) >> 4) != 0x33 * ONES)
+        return false;
+    w -= '0' * ONES;
+    w = w * 10 + (w >> 8);  /* pairs of digits */
+    w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+         ((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+    *out = (uint32_t)w;
+    return true;
+}
+
+/* The value of n (1..19) decimal digits at p, which cannot overflow; false at a non-digit. */
+static bool dec_digits(const uint8_t *p, size_t n, uint64_t *out)
+{
+    uint64_t m = 0;
+    for (size_t i = 0, k = n % 8 ? n % 8 : 8; i < n; i += k, k = 8) {
+        uint32_t d;
+        if (!digits8(p + i, k, &d))
+            return false;
+        m = m * 100000000u + d;
+    }
+    *out = m;
+    return true;
+}
+
 static bool py_int10(pyval v, pyint *out)
 {
     pyval s = py_strip(v);
@@ -371,16 +427,11 @@ static bool py_int10(pyval v, pyint *out)
         return false;
     out->digits = p;
     out->end = e;
-    if (e - p <= 19) {  /* the usual literal: up to 19 plain digits, which cannot overflow */
-        uint64_t m = 0;
-        const uint8_t *q = p;
-        for (; q < e && (unsigned)(*q - '0') < 10; q++)
-            m = m * 10 + (unsigned)(*q - '0');
-        if (q == e) {
-            out->mag = m;
-            out->neg = out->neg && m;
-            return true;
-        }
+    uint64_t m;
+    if (e - p <= 19 && dec_digits(p, (size_t)(e - p), &m)) {  /* the usual literal */
+        out->mag = m;
+        out->neg = out->neg && m;
+        return true;
     }
     bool prev_digit = false;
     for (; p < e; p++) {
@@ -423,6 +474,20 @@ static void pyint_text(const pyint *v, char out[PYINT_TEXT])
 }
 
 /* struct.pack_into range rules for the 8 integer formats (see nvs-generator.md §3.2). */
+/* Whether `v` fits the integer type (U8 .. I64: byte size in the low nibble, 0x10 signed);
+ * pack_range_error words why not. */
+static bool pack_fits(uint8_t type, const pyint *v)
+{
+    unsigned bits = 8 * (type & 0x0Fu);
+    bool is_signed = type & 0x10u;
+    uint64_t max = (bits == 64 ? ~0ull : (1ull << bits) - 1) >> is_signed;
+    if (v->big)
+        return false;
+    if (!v->neg)
+        return v->mag <= max;
+    return is_signed && v->mag - 1 <= max;  /* a negative value has a magnitude of at least 1 */
+}
+
 static const char *pack_range_error(uint8_t type, const pyint *v)
 {
     bool in_i64 = !v->big && (v->neg ? v->mag <= (uint64_t)INT64_MAX + 1 : v->mag <= (uint64_t)INT64_MAX);
@@ -450,8 +515,22 @@ static const char *pack_range_error(uint8_t type, const pyint *v)
 
 /* ---- pages (the reference's NVS.create_new_page and Page.write_entry_to_buf) ---- */
 
+/* Mark the current page's first entry_num entries WRITTEN (10, four to a byte: 0xAA) and the
+ * rest EMPTY (11). Entries are written in order, so the bitmap is filled when the page is left or
+ * the image finished, not entry by entry. */
+static void page_seal_bitmap(esf_nvs_gen *g)
+{
+    uint8_t *bitmap = g->cur + ESF_NVS_BITMAP_OFFSET;
+    unsigned n = g->entry_num;
+    memset(bitmap, 0xAA, n / 4);
+    if (n % 4)
+        bitmap[n / 4] = (uint8_t)(0xFF ^ (0x55 & ((1u << 2 * (n % 4)) - 1)));
+}
+
 static int page_new(esf_nvs_gen *g, esf_error *err)
 {
+    if (g->npages)
+        page_seal_bitmap(g);
     if (g->npages && esf_le32(g->cur) == ESF_NVS_PAGE_ACTIVE)
         esf_nvs_page_set_state(g->cur, ESF_NVS_PAGE_FULL);
     if (g->remaining == 0 || g->npages >= g->max_pages)
@@ -475,32 +554,33 @@ static uint8_t *next_entry(const esf_nvs_gen *g)
     return g->cur + ESF_NVS_FIRST_ENTRY_OFFSET + (size_t)g->entry_num * ESF_NVS_ENTRY_SIZE;
 }
 
-/* Write `len` bytes at the next free entry and mark `count` entries WRITTEN. Plain images get
+__attribute__((cold, noinline)) static int page_overrun(esf_nvs_gen *g, size_t over, esf_error *err)
+{
+    return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
+                "the reference would write %zu bytes past the end of page %u (a corrupt, oversized "
+                "image: its character-counted key or text is longer in bytes); use ASCII keys and "
+                "hex2bin/base64 for binary data", over, g->npages - 1);
+}
+
+/* Write `len` bytes at the next free entry, `count` entries used (page_seal_bitmap marks them
+ * WRITTEN). Plain images get
  * exactly the bytes given (the reference writes a too-long key or character-counted text past
  * the entry); encrypted ones get `count` whole entries, 0xFF-padded (what encrypt_data does). */
 static int page_put(esf_nvs_gen *g, const uint8_t *data, size_t len, unsigned count, esf_error *err)
 {
     uint8_t *dst = next_entry(g);
     size_t room = (size_t)(g->cur + ESF_NVS_PAGE_SIZE - dst);
-    if (len == ESF_NVS_ENTRY_SIZE && count == 1) {  /* an item header (the usual case) */
-        memcpy(dst, data, ESF_NVS_ENTRY_SIZE);
-    } else if (g->encrypt) {
+    if (g->encrypt) {
         size_t n = (size_t)count * ESF_NVS_ENTRY_SIZE, c = len < n ? len : n;
         if (c)
             memcpy(dst, data, c);
         memset(dst + c, 0xFF, n - c);
     } else {
         if (len > room)
-            return fail(g, err, ESF_ERR_UNSUPPORTED, C_VALUE,
-                        "the reference would write %zu bytes past the end of page %u (a corrupt, "
-                        "oversized image: its character-counted key or text is longer in bytes); "
-                        "use ASCII keys and hex2bin/base64 for binary data",
-                        len - room, g->npages - 1);
+            return page_overrun(g, len - room, err);
         if (len)
             memcpy(dst, data, len);
     }
-    for (unsigned i = 0; i < count; i++)
-        esf_nvs_bitmap_set(g->cur + ESF_NVS_BITMAP_OFFSET, g->entry_num + i, ESF_NVS_ENTRY_WRITTEN);
     g->entry_num += count;
     return ESF_OK;
 }
@@ -519,12 +599,22 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
                     "namespace index %u does not fit a byte (more than 255 namespaces; ValueError "
                     "in the reference)", ns);
     memset(e->b, 0xFF, 32);
-    memset(e->b + 8, 0, 16);
     e->b[0] = (uint8_t)ns;
-    memcpy(e->b + 8, key, klen);
+    const uint8_t *k = (const uint8_t *)key;
+    uint64_t k0, k1;  /* the key field: the key zero-padded, or its first 16 bytes */
+    if (klen <= 8) {
+        k0 = load_le(k, klen);
+        k1 = 0;
+    } else {
+        k0 = esf_le64(k);
+        k1 = load_le(k + 8, klen - 8);
+    }
+    esf_put_le64(e->b + 8, k0);
+    esf_put_le64(e->b + 16, k1);
+    if (klen > 16)
+        memcpy(e->b + 24, key + 16, klen - 16);
     size_t kc = klen;  /* characters: ASCII keys (nearly all) show in the zero-padded key field */
-    uint64_t high = (esf_le64(e->b + 8) | esf_le64(e->b + 16)) & 0x8080808080808080ull;
-    if (g->opts.compat && (klen > 16 || high))
+    if (g->opts.compat && (klen > 16 || ((k0 | k1) & HIGH_BITS)))
         kc = nchars((const uint8_t *)key, klen);
     e->len = 32 + klen - kc;
     if (klen != kc) {  /* the zeros and the 0xFF data field follow the longer key */
@@ -535,10 +625,15 @@ static int ent_init(esf_nvs_gen *g, ent *e, unsigned ns, const char *key, size_t
 }
 
 /* Seal the header (its CRC) and write it at the next free entry. */
-static int ent_put(esf_nvs_gen *g, ent *e, esf_error *err)
+static inline __attribute__((always_inline)) int ent_put(esf_nvs_gen *g, ent *e,
+                                                          esf_error *err)
 {
     esf_put_le32(e->b + 4, esf_nvs_item_crc(e->b));
-    return page_put(g, e->b, e->len, 1, err);
+    if (e->len != ESF_NVS_ENTRY_SIZE)  /* a compat-mode key longer in bytes than characters */
+        return page_put(g, e->b, e->len, 1, err);
+    memcpy(next_entry(g), e->b, ESF_NVS_ENTRY_SIZE);  /* the usual header: one entry */
+    g->entry_num++;
+    return ESF_OK;
 }
 
 /* ---- duplicate keys ---- */
@@ -555,10 +650,14 @@ static uint32_t key_hash(const uint8_t *hdr, const char *k, size_t n)
     return (uint32_t)((h * 0x94D049BB133111EBull) >> 32);
 }
 
-/* Double the table (64 slots at first) and re-place its slots; kept out of key_seen's path. */
-__attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
+/* Grow the table (64 slots at first, then doubling) until `keys` fit it at most 3/4 full, and
+ * re-place its slots; kept out of key_seen's path. */
+__attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g, size_t keys)
 {
-    size_t cap = g->keys_cap ? g->keys_cap * 2 : 64, mask = cap - 1;
+    size_t cap = g->keys_cap ? g->keys_cap * 2 : 64;
+    while (keys * 4 > cap * 3)
+        cap *= 2;
+    size_t mask = cap - 1;
     key_slot *t = calloc(cap, sizeof *t);
     if (!t)
         return ESF_ERR_NO_MEM;
@@ -577,13 +676,21 @@ __attribute__((cold, noinline)) static int key_tab_grow(esf_nvs_gen *g)
     return ESF_OK;
 }
 
+/* Make room for `keys` at once (a hint: on failure the table grows as keys come). */
+__attribute__((noinline)) static void key_tab_reserve(esf_nvs_gen *g, size_t keys)
+{
+    if (keys * 4 > g->keys_cap * 3)
+        key_tab_grow(g, keys);
+}
+
 /* Record the item whose header `hdr` (ent_init) goes to the next free entry; returns true if its
  * namespace had its key already. Keys compare by length, namespace and key field: exactly, but
  * for the compat mode's keys of more than 16 bytes (non-ASCII), whose further bytes compare by
  * hash only (they decide a warning, not the output). */
-static bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n)
+static inline __attribute__((always_inline)) bool key_seen(esf_nvs_gen *g, const uint8_t *hdr,
+                                                            const char *k, size_t n)
 {
-    if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g))
+    if ((g->keys_n + 1) * 4 > g->keys_cap * 3 && key_tab_grow(g, g->keys_n + 1))
         return false;  /* no detection under memory pressure */
     uint32_t tag = (key_hash(hdr, k, n) & ~0x3Fu) | (uint32_t)n;
     size_t mask = g->keys_cap - 1, j = (tag >> 6) & mask;
@@ -599,10 +706,9 @@ static bool key_seen(esf_nvs_gen *g, const uint8_t *hdr, const char *k, size_t n
     return false;
 }
 
-static int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen, esf_error *err)
+__attribute__((cold, noinline)) static int dup_found(esf_nvs_gen *g, const ent *e, const char *key,
+                                                    size_t klen, esf_error *err)
 {
-    if (!key_seen(g, e->b, key, klen))
-        return ESF_OK;
     if (!g->opts.compat)
         return fail(g, err, ESF_ERR_EXISTS, C_KEY,
                     "duplicate key `%.*s` in namespace index %u (the reference writes both items; "
@@ -610,6 +716,13 @@ static int check_dup(esf_nvs_gen *g, const ent *e, const char *key, size_t klen,
     warn(g, C_KEY, "duplicate key `%.*s` in namespace index %u: written twice like the reference "
          "(the device keeps only one of them)", (int)klen, key, e->b[0]);
     return ESF_OK;
+}
+
+static inline __attribute__((always_inline)) int check_dup(esf_nvs_gen *g, const ent *e,
+                                                            const char *key, size_t klen,
+                                                            esf_error *err)
+{
+    return key_seen(g, e->b, key, klen) ? dup_found(g, e, key, klen, err) : ESF_OK;
 }
 
 /* ---- encodings ---- */
@@ -621,33 +734,34 @@ typedef enum { DEC_NONE, DEC_FILL, DEC_HEX, DEC_BASE64, DEC_STRING } enc_decode;
 typedef enum { ENC_UNSUPPORTED, ENC_INT, ENC_STRING, ENC_BINARY, ENC_HEX2BIN, ENC_BASE64 } enc_kind;
 
 typedef struct enc_class {
-    enc_kind kind;      /* of the lower-cased spelling */
-    enc_decode decode;  /* of the exact spelling */
-    uint8_t type;       /* ENC_INT: ESF_NVS_TYPE_U8 .. ESF_NVS_TYPE_I64 */
+    uint8_t kind;    /* enc_kind of the lower-cased spelling */
+    uint8_t decode;  /* enc_decode of the exact spelling */
+    uint8_t type;    /* ENC_INT: ESF_NVS_TYPE_U8 .. ESF_NVS_TYPE_I64 */
 } enc_class;
 
+/* The names sit at the slot of their hash (enc_hash): a lookup compares one candidate. */
 static const struct enc_name {
     char name[8];
     uint8_t len;
     enc_class cls;  /* when spelled exactly so */
-} enc_names[] = {
-    { "u8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U8 } },
-    { "i8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I8 } },
-    { "u16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U16 } },
-    { "i16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I16 } },
-    { "u32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U32 } },
-    { "i32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I32 } },
-    { "u64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U64 } },
-    { "i64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I64 } },
-    { "string", 6, { ENC_STRING, DEC_STRING, 0 } },
-    { "binary", 6, { ENC_BINARY, DEC_NONE, 0 } },
-    { "base64", 6, { ENC_BASE64, DEC_BASE64, 0 } },
-    { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
+} enc_names[16] = {
+    [6] = { "u8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U8 } },
+    [8] = { "i8", 2, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I8 } },
+    [10] = { "u16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U16 } },
+    [12] = { "i16", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I16 } },
+    [3] = { "u32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U32 } },
+    [4] = { "i32", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I32 } },
+    [7] = { "u64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_U64 } },
+    [9] = { "i64", 3, { ENC_INT, DEC_NONE, ESF_NVS_TYPE_I64 } },
+    [14] = { "string", 6, { ENC_STRING, DEC_STRING, 0 } },
+    [2] = { "binary", 6, { ENC_BINARY, DEC_NONE, 0 } },
+    [1] = { "base64", 6, { ENC_BASE64, DEC_BASE64, 0 } },
+    [11] = { "hex2bin", 7, { ENC_HEX2BIN, DEC_HEX, 0 } },
 };
 
-/* enc_names is ordered by length: the names of n characters are [names_by_len[n][0], [1]) */
-static const uint8_t names_by_len[8][2] = { [2] = { 0, 2 }, [3] = { 2, 8 }, [6] = { 8, 11 },
-                                            [7] = { 11, 12 } };
+/* A name (as a zero-padded little-endian word) -> its slot: the top 4 bits of a product whose
+ * odd factor was searched for to give the 12 names distinct slots. */
+static unsigned enc_hash(uint64_t word) { return (unsigned)((word * 0x13825DE4BA9ABBF1ull) >> 60); }
 
 static bool starts(const char *s, size_t n, const char *pre)
 {
@@ -657,31 +771,27 @@ static bool starts(const char *s, size_t n, const char *pre)
 
 static enc_class enc_classify(const char *enc, size_t len)
 {
-    if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
-        return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
-    if (len < 2 || len > 7)  /* the names have 2..7 characters */
+    if (len < 2 || len > 7) {  /* the names have 2..7 characters */
+        if (starts(enc, len, "blob_fill") || starts(enc, len, "blob_sz_fill"))
+            return (enc_class){ ENC_HEX2BIN, DEC_FILL, 0 };  /* decoded to bytes, then hex2bin */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
-    const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
-    uint64_t raw = 0;  /* the spelling as a little-endian word */
-    for (size_t i = 0; i < len; i++)
-        raw |= (uint64_t)(uint8_t)enc[i] << (8 * i);
-    if (raw & high)  /* non-ASCII: no name */
+    }
+    uint64_t raw = load_le((const uint8_t *)enc, len);  /* the spelling as a word */
+    const struct enc_name *e = &enc_names[enc_hash(raw)];
+    if (e->len == len && raw == esf_le64((const uint8_t *)e->name))
+        return e->cls;  /* a name spelled exactly (the usual case) */
+    if (raw & HIGH_BITS)  /* non-ASCII: no name */
         return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
     /* encoding.lower(): 0x20 added to each 'A'..'Z' byte; adding 0x80 - 'A' to a byte below 0x80
      * sets its high bit exactly when it is >= 'A' (no carry into the next byte) */
-    uint64_t upper = (raw + (0x80 - 'A') * ones) & ~(raw + (0x80 - 'Z' - 1) * ones) & high;
+    uint64_t upper = (raw + (0x80 - 'A') * ONES) & ~(raw + (0x80 - 'Z' - 1) * ONES) & HIGH_BITS;
     uint64_t low = raw | upper >> 2;
-    for (size_t i = names_by_len[len][0]; i < names_by_len[len][1]; i++) {
-        const struct enc_name *e = &enc_names[i];
-        uint64_t name = esf_le64((const uint8_t *)e->name);
-        if (low != name)
-            continue;
-        enc_class c = e->cls;
-        if (raw != name)
-            c.decode = DEC_NONE;
-        return c;
-    }
-    return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+    e = &enc_names[enc_hash(low)];
+    if (e->len != len || low != esf_le64((const uint8_t *)e->name))
+        return (enc_class){ ENC_UNSUPPORTED, DEC_NONE, 0 };
+    enc_class c = e->cls;
+    c.decode = DEC_NONE;  /* not the exact spelling (that returned above) */
+    return c;
 }
 
 static bool enc_is_var(enc_kind k) { return k != ENC_UNSUPPORTED && k != ENC_INT; }
@@ -711,7 +821,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     int rc;
     if (g->entry_num >= ESF_NVS_ENTRIES_PER_PAGE && (rc = page_new(g, err)))
         return rc;
-    const char *range = pack_range_error(type, v);
+    const char *range = pack_fits(type, v) ? NULL : pack_range_error(type, v);
     if (range) {
         char text[PYINT_TEXT];
         pyint_text(v, text);
@@ -724,9 +834,11 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     e.b[2] = 1;
     e.b[3] = ESF_NVS_CHUNK_ANY;
     e.b[1] = type;
-    uint8_t le[8];  /* the value's bytes only: a long compat-mode key runs on past byte 24 */
-    esf_put_le64(le, v->neg ? 0 - v->mag : v->mag);
-    memcpy(e.b + 24, le, esf_nvs_type_size(type));
+    /* the value's bytes only: a long compat-mode key runs on past byte 24 */
+    unsigned size = type & 0x0F;  /* esf_nvs_type_size() of an integer type */
+    uint64_t mask = size < 8 ? (1ull << (8 * size)) - 1 : ~0ull;
+    uint64_t val = v->neg ? 0 - v->mag : v->mag;
+    esf_put_le64(e.b + 24, (esf_le64(e.b + 24) & ~mask) | (val & mask));
     if ((rc = check_dup(g, &e, key, klen, err)))
         return rc;
     return ent_put(g, &e, err);
@@ -987,10 +1099,6 @@ static int write_value(esf_nvs_gen *g, const char *key, size_t klen, pyval v, co
                        size_t enclen, esf_error *err)
 {
     int rc = ESF_OK;
-    if (v.kind == PV_NONE) {  /* (also keeps GCC's may-be-uninitialized analysis quiet) */
-        v.p = NULL;
-        v.len = 0;
-    }
     if (!enc)
         return fail(g, err, ESF_ERR_PARSE, C_ENC, "missing encoding cell (AttributeError in the reference)");
     enc_class c = enc_classify(enc, enclen);
@@ -1091,7 +1199,7 @@ static bool eq(const char *p, size_t n, const char *lit)
 /* the reference's Wi-Fi keys (nvs-generator.md §5.8): sta.* add hidden rows, ap.* ap.pmk_info */
 typedef enum { WIFI_NONE, WIFI_STA, WIFI_AP } wifi_role;
 
-static wifi_role wifi_key(const char *k, size_t n)
+static inline wifi_role wifi_key(const char *k, size_t n)
 {
     if (n < 7 || (k[2] != '.' && k[3] != '.'))  /* none is "ap.*" or "sta.*" of 7+ bytes */
         return WIFI_NONE;
@@ -1172,7 +1280,9 @@ static int read_file_value(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     return ESF_OK;
 }
 
-static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+/* Any row: namespaces, files, Wi-Fi keys, rows before or after a namespace change. */
+__attribute__((noinline)) static int write_row_any(esf_nvs_gen *g, const esf_nvs_row *r,
+                                                   esf_error *err)
 {
     int rc;
     const char *k = r->key;
@@ -1229,8 +1339,24 @@ static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     return write_value(g, k, kl, v, r->encoding, r->encoding_len, err);
 }
 
+/* A data row of a key outside the Wi-Fi ones, into the namespace created last and selected. */
+static bool row_is_plain(const esf_nvs_gen *g, const esf_nvs_row *r)
+{
+    return g->ns_count && g->ns_sel == g->ns_count && !eq(r->type, r->type_len, "namespace") &&
+           !eq(r->type, r->type_len, "file") && wifi_key(r->key, r->key_len) == WIFI_NONE;
+}
+
+static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (!row_is_plain(g, r))
+        return write_row_any(g, r, err);
+    return write_value(g, r->key, r->key_len, cell(r->value, r->value_len), r->encoding,
+                       r->encoding_len, err);
+}
+
 /* key checks of generate(): length, then the other columns' presence */
-static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+__attribute__((noinline)) static int check_key_any(esf_nvs_gen *g, const esf_nvs_row *r,
+                                                   esf_error *err)
 {
     if (!r->key)
         return fail(g, err, ESF_ERR_PARSE, C_KEY, "missing key cell (TypeError in the reference)");
@@ -1257,6 +1383,13 @@ static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
     return ESF_OK;
 }
 
+static int check_key(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
+{
+    if (r->key && r->key_len <= ESF_NVS_KEY_MAX && is_ascii((const uint8_t *)r->key, r->key_len))
+        return ESF_OK;  /* the usual key: at most 15 ASCII characters */
+    return check_key_any(g, r, err);
+}
+
 int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
 {
     if (!g || !row)
@@ -1276,6 +1409,7 @@ int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
 typedef struct colmap {
     int idx[4];  /* last header position of key, type, encoding, value; -1 absent */
     int missing; /* first column the header lacks; -1 none */
+    size_t need; /* a row of at least this many fields has a cell for every column */
 } colmap;
 
 static const char *const col_names[4] = { "key", "type", "encoding", "value" };
@@ -1283,6 +1417,7 @@ static const char *const col_names[4] = { "key", "type", "encoding", "value" };
 static void colmap_init(colmap *cm, const esf_csv_row *header)
 {
     cm->missing = -1;
+    cm->need = 0;
     for (int c = 0; c < 4; c++) {
         cm->idx[c] = -1;
         for (size_t i = 0; i < header->nfields; i++)
@@ -1291,7 +1426,11 @@ static void colmap_init(colmap *cm, const esf_csv_row *header)
                 cm->idx[c] = (int)i;
         if (cm->idx[c] < 0 && cm->missing < 0)
             cm->missing = c;
+        if ((size_t)(cm->idx[c] + 1) > cm->need)
+            cm->need = (size_t)(cm->idx[c] + 1);
     }
+    if (cm->missing >= 0)
+        cm->need = SIZE_MAX;
 }
 
 /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a column reads
@@ -1303,17 +1442,26 @@ static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, e
     return i >= 0 && (size_t)i < row->nfields ? &row->fields[i] : &none;
 }
 
-static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm, const char *source)
+/* the cells of `row` into `r`, whose other fields (source, value_is_content) are set already */
+static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm)
 {
-    const esf_csv_field *k = row_cell(row, cm, C_KEY), *t = row_cell(row, cm, C_TYPE),
-                        *e = row_cell(row, cm, C_ENC), *v = row_cell(row, cm, C_VALUE);
-    *r = (esf_nvs_row){
-        .key = k->text, .key_len = k->len, .col_key = k->column,
-        .type = t->text, .type_len = t->len, .col_type = t->column,
-        .encoding = e->text, .encoding_len = e->len, .col_encoding = e->column,
-        .value = v->text, .value_len = v->len, .col_value = v->column,
-        .source = source, .line = k->text ? k->line : row->line,
-    };
+    const esf_csv_field *k, *t, *e, *v;
+    if (row->nfields >= cm->need) {  /* the usual row: every column has its cell */
+        k = &row->fields[cm->idx[C_KEY]];
+        t = &row->fields[cm->idx[C_TYPE]];
+        e = &row->fields[cm->idx[C_ENC]];
+        v = &row->fields[cm->idx[C_VALUE]];
+    } else {
+        k = row_cell(row, cm, C_KEY);
+        t = row_cell(row, cm, C_TYPE);
+        e = row_cell(row, cm, C_ENC);
+        v = row_cell(row, cm, C_VALUE);
+    }
+    r->key = k->text, r->key_len = k->len, r->col_key = k->column;
+    r->type = t->text, r->type_len = t->len, r->col_type = t->column;
+    r->encoding = e->text, r->encoding_len = e->len, r->col_encoding = e->column;
+    r->value = v->text, r->value_len = v->len, r->col_value = v->column;
+    r->line = k->text ? k->line : row->line;
 }
 
 int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char *source,
@@ -1339,6 +1487,10 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
                              "invalid UTF-8 byte 0x%02x (UnicodeDecodeError in the reference)",
                              (uint8_t)data[bad]);
     }
+    /* NVS CSV rows run to a few dozen bytes: the duplicate table is made at once for a key per 64
+     * bytes of text (at most a third of the text's size) rather than grown and re-placed as the
+     * keys come; it still grows past that if need be (and on its own if this allocation fails) */
+    key_tab_reserve(g, g->keys_n + len / 64);
     esf_csv *csv = NULL;
     esf_csv_opts o = { .skip_hash_lines = true };
     int rc = esf_csv_open_mem(&csv, data, len, source, &o, err);
@@ -1346,12 +1498,14 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         return rc;
     esf_csv_row row;
     bool have_header = false;
-    colmap cm = { .missing = -1 };
+    colmap cm = { .missing = -1, .need = SIZE_MAX };
+    size_t row_start = 0;
+    esf_nvs_row r = { .source = source };
     while ((rc = esf_csv_next(csv, &row, err)) == 1) {
-        size_t widest = 0;
-        for (size_t i = 0; i < row.nfields; i++)
-            widest |= row.fields[i].len;
-        for (size_t i = 0; widest > PY_FIELD_LIMIT && i < row.nfields; i++)
+        /* no field is longer in bytes than the input lines its row was read from */
+        size_t row_end = esf_csv_offset(csv), span = row_end - row_start;
+        row_start = row_end;
+        for (size_t i = 0; span > PY_FIELD_LIMIT && i < row.nfields; i++)
             if (row.fields[i].len > PY_FIELD_LIMIT &&
                 nchars((const uint8_t *)row.fields[i].text, row.fields[i].len) > PY_FIELD_LIMIT) {
                 if (g->opts.compat) {
@@ -1370,8 +1524,7 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         }
         if (row.nfields == 0)
             continue;
-        esf_nvs_row r;
-        row_from_csv(&r, &row, &cm, source);
+        row_from_csv(&r, &row, &cm);
         if (cm.missing == 0) {
             rc = esf_error_loc(err, ESF_ERR_PARSE, source, row.line, 0,
                                "the header row has no `key` column (KeyError in the reference)");
@@ -1490,6 +1643,7 @@ int esf_nvs_gen_finish_pages(esf_nvs_gen *g, const uint8_t **pages, size_t *data
     if (g->failed)
         return esf_error_set(err, ESF_ERR_STATE, "generator failed earlier; reset it first");
     size_t data = (size_t)g->npages * ESF_NVS_PAGE_SIZE;
+    page_seal_bitmap(g);
     if (g->encrypt) {
         int rc = esf_nvs_encrypt_image(g->buf, data, g->key, err);
         if (rc)

@@ -159,14 +159,14 @@ static void test_places_each_path(void **state)
  * reader states over each line's characters, its '\n' (when it had a terminator) and an
  * end-of-line event, until a line ends in the start-of-record state. */
 typedef struct ref_field {
-    char text[512];
+    char text[2048];
     size_t len;
     uint32_t line, column;
     bool quoted;
 } ref_field;
 
 typedef struct ref_row {
-    ref_field f[128];
+    ref_field f[512];
     size_t n;
     uint32_t line;
     size_t offset;  /* where the next record's lines start */
@@ -322,18 +322,26 @@ static void test_differential_random(void **state)
     (void)state;
     static const char common[] = "a,,\"\r\n\n#  xa";
     static const char plain[] = "abcdefghij,,,0123456789";
+    /* bytes up to ',' that are no stop: the SSE2 scanner's candidates it must look past */
+    static const char spaced[] = "ab c, #!\t+*(\x01,xyz";
     static ref_row want;
     size_t cases = 0, rows = 0, fields = 0;
     for (int iter = 0; iter < 30000; iter++) {
-        /* mostly short inputs; some long ones with long plain runs (many 16-byte blocks) */
-        size_t len = rng() % 8 == 0 ? rng() % 300 : rng() % 40;
-        int mode = (int)(rng() % 3);  /* 0: any byte of `common`; 1: plain lines; 2: odd bytes too */
+        /* mostly short inputs; some long ones with long plain runs (many blocks), and a few
+         * longer than the reader's batch of records (4 KiB), whose arrays grow within a batch */
+        uint32_t kind = rng() % 64;
+        size_t len = kind == 0 ? rng() % 9000 : kind % 8 == 0 ? rng() % 300 : rng() % 40;
+        /* 0: any byte of `common`; 1: plain lines; 2: odd bytes too; 3: long lines of `spaced`
+         * (the longest inputs: 1 or 3, which keep fields and records short enough for ref_row) */
+        int mode = kind == 0 ? 1 + 2 * (int)(rng() % 2) : (int)(rng() % 4);
         char *in = malloc(len ? len : 1);  /* exactly sized: the reader may not look past it */
         assert_non_null(in);
         for (size_t i = 0; i < len; i++) {
             uint32_t x = rng();
             if (mode == 1)
                 in[i] = x % 23 == 0 ? "\n\r\"#"[x / 23 % 4] : plain[x / 23 % (sizeof plain - 1)];
+            else if (mode == 3)
+                in[i] = x % 29 == 0 ? "\n\r\"#"[x / 29 % 4] : spaced[x / 29 % (sizeof spaced - 1)];
             else if (mode == 2 && x % 7 == 0)
                 in[i] = (char)(x >> 8);  /* any byte, NUL and high bytes included */
             else
@@ -404,7 +412,8 @@ static void test_embedded_nul_and_long_fields(void **state)
 }
 
 /* esf_utf8_check: the first bad byte is found at every offset, inside or after ASCII runs
- * (which it skips eight bytes at a time), and valid multi-byte text passes. */
+ * (which it skips 32 bytes at a time with SSE2, then eight at a time), and valid multi-byte text
+ * passes. */
 static void test_utf8_check_offsets(void **state)
 {
     (void)state;
@@ -419,9 +428,9 @@ static void test_utf8_check_offsets(void **state)
         { "\xff", 1, false },
         { "\xe2\x82", 2, false },          /* truncated at the end */
     };
-    uint8_t buf[48];
+    uint8_t buf[112];
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
-        for (size_t at = 0; at + cases[c].n <= 40; at++)
+        for (size_t at = 0; at + cases[c].n <= 104; at++)
             for (size_t tail = 0; tail < 8 && at + cases[c].n + tail <= sizeof buf; tail++) {
                 if (!cases[c].ok && cases[c].n == 2 && cases[c].seq[0] == '\xe2' && tail)
                     continue;  /* the truncated case only stands at the very end */
