@@ -474,20 +474,6 @@ static void pyint_text(const pyint *v, char out[PYINT_TEXT])
 }
 
 /* struct.pack_into range rules for the 8 integer formats (see nvs-generator.md §3.2). */
-/* Whether `v` fits the integer type (U8 .. I64: byte size in the low nibble, 0x10 signed);
- * pack_range_error words why not. */
-static bool pack_fits(uint8_t type, const pyint *v)
-{
-    unsigned bits = 8 * (type & 0x0Fu);
-    bool is_signed = type & 0x10u;
-    uint64_t max = (bits == 64 ? ~0ull : (1ull << bits) - 1) >> is_signed;
-    if (v->big)
-        return false;
-    if (!v->neg)
-        return v->mag <= max;
-    return is_signed && v->mag - 1 <= max;  /* a negative value has a magnitude of at least 1 */
-}
-
 static const char *pack_range_error(uint8_t type, const pyint *v)
 {
     bool in_i64 = !v->big && (v->neg ? v->mag <= (uint64_t)INT64_MAX + 1 : v->mag <= (uint64_t)INT64_MAX);
@@ -821,7 +807,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     int rc;
     if (g->entry_num >= ESF_NVS_ENTRIES_PER_PAGE && (rc = page_new(g, err)))
         return rc;
-    const char *range = pack_fits(type, v) ? NULL : pack_range_error(type, v);
+    const char *range = pack_range_error(type, v);
     if (range) {
         char text[PYINT_TEXT];
         pyint_text(v, text);
@@ -835,7 +821,7 @@ static int write_prim(esf_nvs_gen *g, const char *key, size_t klen, const pyint 
     e.b[3] = ESF_NVS_CHUNK_ANY;
     e.b[1] = type;
     /* the value's bytes only: a long compat-mode key runs on past byte 24 */
-    unsigned size = type & 0x0F;  /* esf_nvs_type_size() of an integer type */
+    unsigned size = esf_nvs_type_size(type);
     uint64_t mask = size < 8 ? (1ull << (8 * size)) - 1 : ~0ull;
     uint64_t val = v->neg ? 0 - v->mag : v->mag;
     esf_put_le64(e.b + 24, (esf_le64(e.b + 24) & ~mask) | (val & mask));
@@ -1354,7 +1340,7 @@ static int write_row(esf_nvs_gen *g, const esf_nvs_row *r, esf_error *err)
                        r->encoding_len, err);
 }
 
-/* key checks of generate(): length, then the other columns' presence */
+/* key checks of generate(): present, valid UTF-8, at most 15 characters (bytes natively) */
 __attribute__((noinline)) static int check_key_any(esf_nvs_gen *g, const esf_nvs_row *r,
                                                    esf_error *err)
 {
@@ -1409,7 +1395,6 @@ int esf_nvs_gen_add_row(esf_nvs_gen *g, const esf_nvs_row *row, esf_error *err)
 typedef struct colmap {
     int idx[4];  /* last header position of key, type, encoding, value; -1 absent */
     int missing; /* first column the header lacks; -1 none */
-    size_t need; /* a row of at least this many fields has a cell for every column */
 } colmap;
 
 static const char *const col_names[4] = { "key", "type", "encoding", "value" };
@@ -1417,7 +1402,6 @@ static const char *const col_names[4] = { "key", "type", "encoding", "value" };
 static void colmap_init(colmap *cm, const esf_csv_row *header)
 {
     cm->missing = -1;
-    cm->need = 0;
     for (int c = 0; c < 4; c++) {
         cm->idx[c] = -1;
         for (size_t i = 0; i < header->nfields; i++)
@@ -1426,11 +1410,7 @@ static void colmap_init(colmap *cm, const esf_csv_row *header)
                 cm->idx[c] = (int)i;
         if (cm->idx[c] < 0 && cm->missing < 0)
             cm->missing = c;
-        if ((size_t)(cm->idx[c] + 1) > cm->need)
-            cm->need = (size_t)(cm->idx[c] + 1);
     }
-    if (cm->missing >= 0)
-        cm->need = SIZE_MAX;
 }
 
 /* DictReader: dict(zip(header, row)), then names past the row's end -> None; so a column reads
@@ -1445,18 +1425,8 @@ static const esf_csv_field *row_cell(const esf_csv_row *row, const colmap *cm, e
 /* the cells of `row` into `r`, whose other fields (source, value_is_content) are set already */
 static void row_from_csv(esf_nvs_row *r, const esf_csv_row *row, const colmap *cm)
 {
-    const esf_csv_field *k, *t, *e, *v;
-    if (row->nfields >= cm->need) {  /* the usual row: every column has its cell */
-        k = &row->fields[cm->idx[C_KEY]];
-        t = &row->fields[cm->idx[C_TYPE]];
-        e = &row->fields[cm->idx[C_ENC]];
-        v = &row->fields[cm->idx[C_VALUE]];
-    } else {
-        k = row_cell(row, cm, C_KEY);
-        t = row_cell(row, cm, C_TYPE);
-        e = row_cell(row, cm, C_ENC);
-        v = row_cell(row, cm, C_VALUE);
-    }
+    const esf_csv_field *k = row_cell(row, cm, C_KEY), *t = row_cell(row, cm, C_TYPE),
+                        *e = row_cell(row, cm, C_ENC), *v = row_cell(row, cm, C_VALUE);
     r->key = k->text, r->key_len = k->len, r->col_key = k->column;
     r->type = t->text, r->type_len = t->len, r->col_type = t->column;
     r->encoding = e->text, r->encoding_len = e->len, r->col_encoding = e->column;
@@ -1498,7 +1468,7 @@ int esf_nvs_gen_add_csv(esf_nvs_gen *g, const char *data, size_t len, const char
         return rc;
     esf_csv_row row;
     bool have_header = false;
-    colmap cm = { .missing = -1, .need = SIZE_MAX };
+    colmap cm = { .missing = -1 };
     size_t row_start = 0;
     esf_nvs_row r = { .source = source };
     while ((rc = esf_csv_next(csv, &row, err)) == 1) {
