@@ -306,6 +306,18 @@ static int rows_reserve(esf_csv *r, size_t need)
     return ESF_OK;
 }
 
+/* The largest `at` the fast path may reach, having copied `at` bytes and made `nf` fields and
+ * `nrows` records, and still have a block's room (and a NUL's) in r->buf, r->fields and r->rows;
+ * negative when there is none. */
+static ptrdiff_t fast_room(const esf_csv *r, size_t at, size_t nf, size_t nrows)
+{
+    ptrdiff_t room = (ptrdiff_t)r->buf_cap,
+              by_fields = (ptrdiff_t)(at + r->fields_cap) - (ptrdiff_t)nf,
+              by_rows = (ptrdiff_t)(at + r->rows_cap) - (ptrdiff_t)nrows;
+    room = by_fields < room ? by_fields : room;
+    return (by_rows < room ? by_rows : room) - (BLOCK + 1);
+}
+
 /* Room for the fast path when it has copied `at` bytes, made `nf` fields and `nrows` records, and
  * its batch ends with the record ending past `last`: for the next `ahead` bytes (at least a block
  * and the NUL of a line ending at its end; up to the end of the batch and a block, but no more
@@ -321,10 +333,7 @@ static ptrdiff_t fast_reserve(esf_csv *r, size_t at, size_t nf, size_t nrows, si
         return ESF_ERR_NO_MEM;
     if (fields_reserve(r, nf + ahead) < 0 || rows_reserve(r, nrows + ahead) < 0)
         return ESF_ERR_NO_MEM;
-    size_t room = r->buf_cap - (BLOCK + 1), by_fields = at + (r->fields_cap - (BLOCK + 1) - nf),
-           by_rows = at + (r->rows_cap - (BLOCK + 1) - nrows);
-    room = by_fields < room ? by_fields : room;
-    return (ptrdiff_t)(by_rows < room ? by_rows : room);
+    return fast_room(r, at, nf, nrows);
 }
 
 enum { BATCH = 4096 };  /* fast_batch reads records until this many bytes, or one record more */
@@ -387,9 +396,7 @@ static CSV_NOINLINE int fast_batch(esf_csv *r, esf_error *err)
     const size_t left = r->len - r->pos;  /* bytes from s to the end of the input */
     const size_t last = left < BATCH ? left : BATCH;  /* a record ending past it ends the batch */
     uint32_t line = r->line;
-    /* the bound on `at` (what fast_reserve returns for at = nf = nrows = 0) */
-    size_t cap = r->buf_cap < r->fields_cap ? r->buf_cap : r->fields_cap;
-    ptrdiff_t room = (ptrdiff_t)(cap < r->rows_cap ? cap : r->rows_cap) - (BLOCK + 1);
+    ptrdiff_t room = fast_room(r, 0, 0, 0);  /* the bound on `at` */
     char *buf = r->buf;
     esf_csv_field *f = r->fields;  /* the next field */
     batch_row *b = r->rows;  /* the next record */
@@ -523,7 +530,7 @@ static int feed(esf_csv *r, enum state *st, int c, uint32_t line, uint32_t col, 
 }
 
 /* The general path: the state machine over physical lines, from the start of a record whose
- * first line holds a '"' (fast_record declined it) to the record's end. */
+ * first line holds a '"' (fast_batch declined it) to the record's end. */
 static CSV_NOINLINE int slow_record(esf_csv *r, esf_csv_row *row, esf_error *err)
 {
     r->buf_len = 0;
