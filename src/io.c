@@ -177,41 +177,7 @@ int esf_atomic_commit(esf_atomic_file *f, esf_error *err)
     return ESF_OK;
 }
 
-int esf_file_write_atomic(const char *path, const void *data, size_t len, esf_error *err)
-{
-    /* plain fd I/O: this is the hot path of mass production (thousands of files per second) */
-    char *tmp = NULL;
-    int fd;
-    int rc = open_tmp(path, &tmp, &fd, err);
-    if (rc < 0)
-        return rc;
-    preallocate(fd, len);
-    const uint8_t *p = data;
-    size_t left = len;
-    int e = 0;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            e = w < 0 ? errno : EIO;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        rc = esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot write: %s", strerror(e));
-    }
-    free(tmp);
-    return rc;
-}
-
+/* Write all `len` bytes to `fd`. Returns 0 or an errno value (EIO for a write of nothing). */
 static int write_all(int fd, const void *data, size_t len)
 {
     const uint8_t *p = data;
@@ -225,6 +191,28 @@ static int write_all(int fd, const void *data, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+int esf_file_write_atomic(const char *path, const void *data, size_t len, esf_error *err)
+{
+    /* plain fd I/O: this is the hot path of mass production (thousands of files per second) */
+    char *tmp = NULL;
+    int fd;
+    int rc = open_tmp(path, &tmp, &fd, err);
+    if (rc < 0)
+        return rc;
+    preallocate(fd, len);
+    int e = write_all(fd, data, len);
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        rc = esf_error_loc(err, ESF_ERR_IO, path, 0, 0, "cannot write: %s", strerror(e));
+    }
+    free(tmp);
+    return rc;
 }
 
 /* Link the complete anonymous file `fd` in as `name` of `dirfd` (AT_EMPTY_PATH needs
